@@ -1,0 +1,106 @@
+"""One registry per abstraction (tasks families, heads, samplers, perturbations, metrics, executors).
+
+Entries are added with a decorator and carry a typed pydantic config, so a YAML mapping is
+validated into parameters before anything is built; lookups of unknown names fail with the list of
+known names instead of an ``isinstance`` chain somewhere downstream.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from xstilts.errors import ConfigError, UnknownNameError
+
+T = TypeVar("T")
+
+
+class NoParams(BaseModel):
+    """Config of an entry that takes no parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    name: str
+    obj: T
+    config: type[BaseModel]
+    doc: str
+
+
+class Registry(Generic[T]):
+    """Name -> object, filled by ``@registry.register("name", config=Params)``."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry[T]] = {}
+
+    def register(
+        self, name: str, *, config: type[BaseModel] | None = None
+    ) -> Callable[[T], T]:
+        def deco(obj: T) -> T:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} registered twice")
+            doc = (getattr(obj, "__doc__", None) or "").strip().split("\n")[0]
+            self._entries[name] = Entry(name, obj, config or NoParams, doc)
+            return obj
+
+        return deco
+
+    def get(self, name: str, *, where: str | None = None) -> Entry[T]:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownNameError(self._unknown(name), where=where) from None
+
+    def _unknown(self, name: str) -> str:
+        close = difflib.get_close_matches(str(name), self._entries, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        known = ", ".join(sorted(self._entries)) or "none"
+        return f"unknown {self.kind} {name!r}{hint}; known: {known}"
+
+    def params(
+        self, name: str, values: Mapping[str, Any] | None = None, *, where: str | None = None
+    ) -> BaseModel:
+        """Validate ``values`` against the entry's config; errors name the field."""
+        entry = self.get(name, where=where)
+        try:
+            return entry.config.model_validate(dict(values or {}))
+        except ValidationError as exc:
+            raise ConfigError(pydantic_message(exc), where=_join(where, name)) from None
+
+    def build(self, name: str, values: Mapping[str, Any] | None = None, *, where: str | None = None):
+        """Call the entry with its validated config (for entries that are factories/classes)."""
+        entry = self.get(name, where=where)
+        return entry.obj(self.params(name, values, where=where))  # type: ignore[operator]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._entries))
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def items(self) -> list[Entry[T]]:
+        return [self._entries[n] for n in sorted(self._entries)]
+
+
+def _join(where: str | None, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def pydantic_message(exc: ValidationError) -> str:
+    """The first pydantic error as 'field.path: message' on one line."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err.get("loc", ()))
+    msg = err.get("msg", "invalid value")
+    if err.get("type") == "extra_forbidden":
+        msg = "unknown key"
+    return f"{loc}: {msg}" if loc else msg
