@@ -1,0 +1,69 @@
+"""Real sentences from the shared data (read in place, never copied)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def xnli_sentences(shared: Path, lang: str, n: int = 40) -> list[str]:
+    out: list[str] = []
+    with (shared / "xnli" / f"dev-{lang}.tsv").open(encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.rstrip("\n").split("\t")
+            for s in parts[:2]:
+                if s and s not in out:
+                    out.append(s)
+            if len(out) >= n:
+                break
+    return out[:n]
+
+
+def panx_sentences(shared: Path, lang: str, n: int = 40) -> list[tuple[list[str], list[str]]]:
+    out, toks, tags = [], [], []
+    with (shared / "panx" / f"dev-{lang}.tsv").open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.rstrip("\n")
+            if not line:
+                if toks:
+                    out.append((toks, tags))
+                    toks, tags = [], []
+                    if len(out) >= n:
+                        break
+                continue
+            tok, tag = line.rsplit("\t", 1)
+            toks.append(tok)
+            tags.append(tag)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sentences(shared_data: Path) -> dict[str, list[str]]:
+    d = {lang: xnli_sentences(shared_data, lang) for lang in ("hi", "th", "zh", "ar", "de")}
+    d["ta"] = [" ".join(t) for t, _ in panx_sentences(shared_data, "ta", 40)]
+    return d
+
+
+@pytest.fixture(scope="session")
+def xquad_examples(shared_data: Path) -> dict[str, list[dict]]:
+    out = {}
+    for lang in ("de", "th", "zh", "hi"):
+        data = json.loads(
+            (shared_data / "xquad" / f"xquad.{lang}.json").read_text(encoding="utf-8")
+        )
+        exs = []
+        for art in data["data"][:2]:
+            for p in art["paragraphs"][:3]:
+                for qa in p["qas"][:3]:
+                    exs.append(
+                        {
+                            "id": qa["id"],
+                            "context": p["context"],
+                            "question": qa["question"],
+                            "answers": qa["answers"],
+                        }
+                    )
+        out[lang] = exs
+    return out
