@@ -29,7 +29,9 @@ class Metric:
 METRICS: Registry[Metric] = Registry("metric")
 
 
-def metric(name: str, *, inputs: tuple[str, ...] = ("predictions", "references"), main: str | None = None):
+def metric(
+    name: str, *, inputs: tuple[str, ...] = ("predictions", "references"), main: str | None = None
+):
     """Register ``fn(**inputs) -> dict`` under ``name``."""
 
     def deco(fn: Callable[..., dict[str, float]]):

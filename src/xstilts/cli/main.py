@@ -1,0 +1,320 @@
+"""The ``xstilts`` command: thin typer commands over the library.
+
+Every user error (``XstiltsError``) is printed as one line naming the file, line or field, with a
+non-zero exit and no traceback; results already written stay on disk, so the same command resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from xstilts.errors import XstiltsError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="English intermediate-task training for multilingual encoders: zero-shot "
+    "transfer, robustness and cross-lingual alignment.",
+)
+out = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    str | None,
+    typer.Option(
+        "--data-dir",
+        envvar="XSTILTS_DATA_DIR",
+        help="Data directory (XTREME layout or ../shared/data).",
+    ),
+]
+
+
+@app.command()
+def tasks(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    family: Annotated[str | None, typer.Option(help="Only this family.")] = None,
+) -> None:
+    """List every task with its family and languages."""
+    from xstilts.tasks.registry import all_groups, all_tasks
+
+    specs = [t for t in all_tasks().values() if family is None or t.family == family]
+    if as_json:
+        payload = {
+            "tasks": [t.summary() for t in specs],
+            "groups": {g.group: g.tasks for g in all_groups().values()},
+        }
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    table = Table(title="xstilts tasks")
+    for col in ("task", "family", "role", "languages", "metric"):
+        table.add_column(col)
+    for t in sorted(specs, key=lambda t: (t.family, t.name)):
+        langs = " ".join(t.languages) if len(t.languages) <= 12 else f"{len(t.languages)} languages"
+        table.add_row(t.name, t.family, ",".join(t.role), langs, t.main_metric)
+    out.print(table)
+
+
+def _load(config: Path, data_dir: str | None):
+    from xstilts.experiments.config import load_config
+    from xstilts.experiments.plan import build_plan
+
+    cfg = load_config(config)
+    return cfg, build_plan(cfg, data_dir=data_dir)
+
+
+@app.command()
+def plan(
+    config: Annotated[Path, typer.Argument(help="Experiment or grid YAML.")],
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print the plan of steps a config expands to, and its size, without running it."""
+    _, p = _load(config, data_dir)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    **p.summary(),
+                    "steps_list": [
+                        {"key": s.key, "kind": s.kind, "label": s.label, "deps": s.deps}
+                        for s in p.steps.values()
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return
+    for s in p.steps.values():
+        deps = ", ".join(s.deps.values())
+        out.print(f"[bold]{s.key}[/]  {s.label}" + (f"  [dim]<- {deps}[/]" if deps else ""))
+    summ = p.summary()
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(summ["by_kind"].items()))
+    out.print(
+        f"\n{summ['steps']} steps ({kinds}); {summ['requested'] - summ['steps']} shared "
+        "between pipelines"
+    )
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="Experiment or grid YAML.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Output directory (resumable).")] = Path(
+        "runs/experiment"
+    ),
+    data_dir: DataDir = None,
+    executor: Annotated[str, typer.Option(help="local | ray")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="Join this Ray cluster.")] = None,
+    report: Annotated[bool, typer.Option(help="Write the report at the end.")] = True,
+) -> None:
+    """Run what a config declares; rerun the same command to resume after any interruption."""
+    cfg, p = _load(config, data_dir)
+    _execute(cfg, p, out_dir, executor, ray_address, config_text=config.read_text(encoding="utf-8"))
+    if report:
+        _report(out_dir)
+
+
+def _execute(
+    cfg, p, out_dir: Path, executor: str, ray_address: str | None, config_text: str
+) -> None:
+    from xstilts.experiments.atomic import write_text
+    from xstilts.experiments.executors import EXECUTORS
+    from xstilts.experiments.results import ResultsStore
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text(out_dir / "config.yaml", config_text)
+    summ = p.summary()
+    out.print(f"[bold]{cfg.name}[/]: {summ['steps']} steps -> {out_dir}")
+    ex_cls = EXECUTORS.get(executor, where="--executor").obj
+    ex = ex_cls({"address": ray_address}) if executor != "local" else ex_cls()
+    with _progress() as factory:
+
+        def on_step(step, what):
+            if what == "cached":
+                out.print(f"  [dim]cached[/]  {step.label}")
+            elif what == "done":
+                out.print(f"  [green]done[/]    {step.label}")
+
+        result = ex.run(p, out_dir, progress=factory, on_step=on_step)
+    rows = ResultsStore(out_dir).frame()
+    out.print(
+        f"\n{len(result.ran)} steps ran, {len(result.cached)} reused from cache; "
+        f"{len(rows)} result rows in {out_dir / 'results'}"
+    )
+    _print_summary(rows)
+
+
+def _print_summary(df) -> None:
+    if df.empty:
+        return
+    from rich.table import Table
+
+    avg = df[(df.language == "avg") & (df.perturbation == "none")]
+    if avg.empty:
+        return
+    table = Table(title="zero-shot average over non-English languages")
+    for c in ("target", "intermediate", "metric", "mean", "seeds"):
+        table.add_column(c)
+    g = avg.groupby(["target", "intermediate", "metric"])["value"]
+    for (t, i, m), s in g:
+        table.add_row(t, i, m, f"{100 * s.mean():.1f}", str(len(s)))
+    out.print(table)
+
+
+class _progress:
+    """Rich progress bars; yields a factory ``(description, total) -> update``."""
+
+    def __enter__(self):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.p = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeRemainingColumn(),
+            console=out,
+            transient=True,
+            disable=not sys.stdout.isatty() and os.environ.get("XSTILTS_PROGRESS") != "1",
+        )
+        self.p.__enter__()
+
+        def factory(desc: str, total: int):
+            tid = self.p.add_task(desc, total=total or None, info="")
+
+            def update(i: int, n: int | None, loss: float | None):
+                if n is not None:
+                    self.p.update(
+                        tid,
+                        completed=i,
+                        total=n,
+                        info=f"loss {loss:.3f}" if loss is not None else "",
+                    )
+                else:
+                    self.p.advance(tid, i)
+
+            return update
+
+        return factory
+
+    def __exit__(self, *exc):
+        return self.p.__exit__(*exc)
+
+
+def _report(out_dir: Path) -> None:
+    from xstilts.report.build import write_report
+    from xstilts.tasks.registry import all_tasks
+
+    main_metric = {t.name: t.main_metric for t in all_tasks().values()}
+    paths = write_report(out_dir, main_metric=main_metric)
+    for name in ("report.md", "report.html"):
+        if name in paths:
+            out.print(f"  report: {paths[name]}")
+
+
+@app.command()
+def results(
+    out_dir: Annotated[Path, typer.Argument(help="Output directory of a run.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print every result record of a run."""
+    from xstilts.experiments.results import ResultsStore
+
+    if not (out_dir / "results").is_dir():
+        raise XstiltsError(
+            "no results here (run `xstilts run CONFIG --out DIR` first)", where=str(out_dir)
+        )
+    rows = ResultsStore(out_dir).rows()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    table = Table()
+    cols = (
+        "model",
+        "intermediate",
+        "target",
+        "seed",
+        "language",
+        "split",
+        "perturbation",
+        "metric",
+        "value",
+    )
+    for c in cols:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(
+            *[f"{r[c]:.4f}" if c == "value" and r[c] is not None else str(r[c]) for c in cols]
+        )
+    out.print(table)
+
+
+@app.command()
+def report(out_dir: Annotated[Path, typer.Argument(help="Output directory of a run.")]) -> None:
+    """Write the report (Markdown, HTML, CSV, LaTeX, plots) of a run."""
+    if not (out_dir / "results").is_dir():
+        raise XstiltsError(
+            "no results here (run `xstilts run CONFIG --out DIR` first)", where=str(out_dir)
+        )
+    _report(out_dir)
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out")] = Path("runs/demo"),
+    data_dir: DataDir = None,
+) -> None:
+    """Offline demo: intermediate task, target, zero-shot evaluation, baseline and report."""
+    from xstilts.experiments.demo import demo_config
+    from xstilts.experiments.plan import build_plan
+
+    cfg, text = demo_config(data_dir)
+    p = build_plan(cfg, data_dir=data_dir)
+    _execute(cfg, p, out_dir, "local", None, config_text=text)
+    _report(out_dir)
+
+
+@app.command()
+def version() -> None:
+    """Versions of xstilts and its main libraries."""
+    from xstilts.report.build import detect_versions
+
+    typer.echo(json.dumps(detect_versions(), indent=2))
+
+
+def main() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        app(standalone_mode=False)
+    except XstiltsError as exc:
+        err.print(f"[bold red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted: finished steps are kept; run the same command again to resume")
+        sys.exit(130)
+    except (typer.Abort, typer.Exit) as exc:
+        sys.exit(getattr(exc, "exit_code", 1))
+    except __import__("click").exceptions.ClickException as exc:
+        err.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

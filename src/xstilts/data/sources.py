@@ -1,0 +1,156 @@
+"""Where examples come from: a local data directory, a Hugging Face dataset, or one file.
+
+For each (task, split, language) the task's sources are tried in order; the first local file that
+exists wins, then Hugging Face (when reachable). A source may take a seeded ratio slice of a file,
+so one plain TSV can serve as a 70/30 train/test pair.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+from xstilts.errors import ConfigError, DataError, XstiltsError
+from xstilts.tasks.spec import SplitSource, TaskSpec
+
+DEMO_DIR = Path(__file__).parent / "demo"
+
+
+def _format_path(template: str, spec: TaskSpec, lang: str) -> str:
+    return template.format(lang=lang, lang_name=spec.language_names.get(lang, lang))
+
+
+def resolve_local(
+    src: SplitSource, spec: TaskSpec, lang: str, data_dir: Path | None
+) -> Path | None:
+    """The file a local source points at, if it exists (absolute paths need no data dir)."""
+    if src.path is None:
+        return None
+    rel = _format_path(src.path, spec, lang)
+    candidates = []
+    if Path(rel).is_absolute():
+        candidates.append(Path(rel))
+    if data_dir is not None:
+        candidates.append(data_dir / rel)
+    if rel.startswith("demo:"):
+        candidates = [DEMO_DIR / rel[len("demo:") :]]
+    for c in candidates:
+        if c.exists():
+            return c
+    return None
+
+
+def read_source(src: SplitSource, spec: TaskSpec, path: Path) -> list[dict[str, Any]]:
+    from xstilts.data.readers import read
+
+    params = {
+        k: (_format_path(v, spec, "") if isinstance(v, str) and "{" in v else v)
+        for k, v in src.params.items()
+    }
+    return read(src.format, path, params)
+
+
+def _slice(examples: list[dict], src_params: dict[str, Any]) -> list[dict]:
+    """Seeded ratio slice: ``params.slice: [0.0, 0.7]`` with ``params.slice_seed``."""
+    sl = src_params.get("slice")
+    if not sl:
+        return examples
+    lo, hi = float(sl[0]), float(sl[1])
+    order = list(range(len(examples)))
+    random.Random(int(src_params.get("slice_seed", 0))).shuffle(order)
+    n = len(order)
+    keep = sorted(order[int(round(lo * n)) : int(round(hi * n))])
+    return [examples[i] for i in keep]
+
+
+def load_examples(
+    spec: TaskSpec, split: str, lang: str, data_dir: Path | None, *, limit: int | None = None
+) -> tuple[list[dict[str, Any]], str]:
+    """Examples of one split in one language, and a fingerprint of where they came from."""
+    sources = spec.split_sources(split, lang)
+    if not sources:
+        raise ConfigError(
+            f"task {spec.name} has no {split!r} split for language {lang!r}", where="split"
+        )
+    tried: list[str] = []
+    for src in sources:
+        if src.path is not None:
+            path = resolve_local(src, spec, lang, data_dir)
+            if path is None:
+                tried.append(_format_path(src.path, spec, lang))
+                continue
+            reader_params = {
+                k: v for k, v in src.params.items() if k not in ("slice", "slice_seed")
+            }
+            examples = _slice(
+                read_source(src.model_copy(update={"params": reader_params}), spec, path),
+                src.params,
+            )
+            fp = (
+                _file_fingerprint(path)
+                + f":{src.params.get('slice')}:{src.params.get('slice_seed')}"
+            )
+        else:
+            try:
+                examples = _load_hf(src, spec, lang)
+            except XstiltsError:
+                raise
+            except Exception as exc:  # hub unreachable, unknown dataset: try the next source
+                tried.append(f"hf:{src.hf.path} ({type(exc).__name__})")  # type: ignore[union-attr]
+                continue
+            fp = f"hf:{src.hf.path}:{src.hf.name}:{src.hf.split}"  # type: ignore[union-attr]
+        if limit is not None:
+            examples = examples[:limit]
+            fp += f":limit={limit}"
+        if not examples:
+            raise DataError(f"no examples for {spec.name} {split} {lang}", where=fp)
+        return examples, fp
+    where = (
+        f"data dir {data_dir}" if data_dir else "no data dir (use --data-dir or XSTILTS_DATA_DIR)"
+    )
+    raise DataError(
+        f"no data for task {spec.name}, split {split}, language {lang}; looked for "
+        f"{', '.join(tried)}",
+        where=where,
+    )
+
+
+def _file_fingerprint(path: Path) -> str:
+    st = path.stat()
+    return f"{os.fspath(path)}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _load_hf(src: SplitSource, spec: TaskSpec, lang: str) -> list[dict[str, Any]]:
+    """Read a Hugging Face dataset and map its columns onto the canonical example fields."""
+    import datasets
+
+    hf = src.hf
+    assert hf is not None
+    name = _format_path(hf.name, spec, lang) if hf.name else None
+    ds = datasets.load_dataset(hf.path, name, split=hf.split)
+    out = []
+    for i, row in enumerate(ds):
+        if any(row.get(k) != v for k, v in hf.filter.items()):
+            continue
+        ex: dict[str, Any] = {"id": f"{hf.path}/{name}/{hf.split}/{i}"}
+        for canon, col in hf.columns.items():
+            val = row[col]
+            if canon == "label" and hf.label_names is not None and isinstance(val, int):
+                if val < 0:
+                    break  # unlabelled rows (GLUE test) are skipped
+                val = hf.label_names[val]
+            ex[canon] = val
+        else:
+            out.append(ex)
+    return out
+
+
+def content_key(*parts: Any) -> str:
+    """Stable short hash of anything JSON-like (used for caches and step keys)."""
+    import json
+
+    blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

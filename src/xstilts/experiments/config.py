@@ -1,0 +1,145 @@
+"""The experiment file: what to run, validated with unknown keys refused (errors name the field).
+
+A config is grid-shaped from the start: models x intermediate set-ups x targets x seeds (x
+perturbations). A single pipeline is simply a grid with one value per axis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from xstilts.errors import ConfigError
+from xstilts.registry import pydantic_message
+from xstilts.training.config import PhaseConfig
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Phases(Strict):
+    intermediate: PhaseConfig = Field(default_factory=lambda: PhaseConfig(select_best=False))
+    target: PhaseConfig = Field(default_factory=PhaseConfig)
+
+
+class EvalConfig(Strict):
+    split: str = "test"  # falls back to dev for a language without a test split
+    languages: list[str] | None = None  # default: every language of the target
+    max_examples: int | None = None
+    batch_size: int = 64
+    save_predictions: bool = True
+
+
+class PerturbationSpec(Strict):
+    """A fixed perturbation applied to the evaluation inputs (see ``xstilts perturb --list``)."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    seed: int = 0
+    fields: list[str] | None = None  # e.g. [text_b] to perturb only the hypothesis
+    label: str | None = None  # how it is shown in results (default name@rate)
+
+
+class AttackSpec(Strict):
+    """An adaptive attack on the evaluation inputs."""
+
+    name: str = "greedy"
+    params: dict[str, Any] = Field(default_factory=dict)
+    languages: list[str] | None = None
+    max_examples: int | None = 100
+    label: str | None = None
+
+
+class ExperimentConfig(Strict):
+    name: str = "experiment"
+    model: str | None = None  # hub id, local path, or the offline default when absent
+    models: list[str] | None = None
+    data_dir: str | None = None
+    intermediate: list[str | list[str]] = Field(default_factory=list)
+    baseline: bool = True
+    target: str | None = None
+    targets: list[str] = Field(default_factory=list)
+    benchmark: str | None = None  # xtreme | xtreme-r: every target of the benchmark
+    seeds: list[int] = Field(default_factory=lambda: [1])
+    phases: Phases = Field(default_factory=Phases)
+    task_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    evaluation: EvalConfig = Field(default_factory=EvalConfig)
+    perturbations: list[PerturbationSpec] = Field(default_factory=list)
+    attacks: list[AttackSpec] = Field(default_factory=list)
+    trust_remote_code: bool = False
+    allow_pickle: bool = False
+    cache_features: bool = True
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:
+        if not v:
+            raise ValueError("at least one seed")
+        return v
+
+    @model_validator(mode="after")
+    def _targets(self) -> ExperimentConfig:
+        if self.target and self.target not in self.targets:
+            self.targets = [self.target, *self.targets]
+        if not self.targets and not self.benchmark:
+            raise ValueError("name a `target`, `targets` or a `benchmark`")
+        return self
+
+    def model_names(self) -> list[str | None]:
+        return list(self.models) if self.models else [self.model]
+
+    def setups(self) -> list[list[str]]:
+        """Intermediate set-ups; ``[]`` is the baseline (no intermediate phase)."""
+        out: list[list[str]] = [[]] if self.baseline else []
+        for s in self.intermediate:
+            out.append([s] if isinstance(s, str) else list(s))
+        return out
+
+    def phase(self, kind: str, task: str | None) -> PhaseConfig:
+        """A phase's hyperparameters with the per-task overrides applied (validated)."""
+        base = getattr(self.phases, kind)
+        over = self.task_overrides.get(task or "", {})
+        if not over:
+            return base
+        try:
+            return PhaseConfig.model_validate({**base.model_dump(), **over})
+        except ValidationError as exc:
+            raise ConfigError(pydantic_message(exc), where=f"task_overrides.{task}") from None
+
+    def digest(self) -> str:
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
+    """Read a config with ``yaml.safe_load``; every error names the file and the field or line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("config file not found", where=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config: {exc}", where=str(path)) from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where) from None
+    if not isinstance(data, dict):
+        raise ConfigError("a config must be a mapping of keys to values", where=str(path))
+    data.update(overrides or {})
+    return parse_config(data, where=str(path))
+
+
+def parse_config(data: dict[str, Any], *, where: str = "config") -> ExperimentConfig:
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(pydantic_message(exc), where=where) from None

@@ -1,0 +1,65 @@
+"""Steps: content-keyed units of work and the functions that run them.
+
+A step's key is a hash of everything its output depends on: its kind, its parameters (model
+fingerprint, tasks and their versions, data fingerprints, hyperparameters, seed), the keys of the
+steps it consumes and the code version of its kind. Equal keys mean equal outputs, so a plan
+never holds the same work twice and a finished step is never run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xstilts.experiments.results import ResultRow
+from xstilts.registry import Registry
+
+# Bump a kind's version when its code changes what it computes: old artefacts stop matching.
+STEP_VERSIONS = {"train": 1, "evaluate": 1, "perturb": 1, "attack": 1, "retrieve": 1, "align": 1}
+
+
+@dataclass
+class Step:
+    kind: str
+    params: dict[str, Any]
+    deps: dict[str, str] = field(default_factory=dict)  # role -> key of the step it consumes
+    label: str = ""
+    resources: dict[str, float] = field(default_factory=lambda: {"num_cpus": 1})
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            blob = json.dumps(
+                {
+                    "kind": self.kind,
+                    "v": STEP_VERSIONS.get(self.kind, 1),
+                    "params": self.params,
+                    "deps": self.deps,
+                },
+                sort_keys=True,
+                default=str,
+            )
+            self.key = f"{self.kind}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+
+
+@dataclass
+class StepContext:
+    """What a running step may use besides its params: its dirs and a progress reporter."""
+
+    work_dir: Path  # persistent across restarts (resumable state)
+    inputs: dict[str, Path]  # role -> finished artefact dir of a dependency
+    progress: Callable[[str, int], Any] | None = None  # (description, total) -> advance(n)
+
+
+StepFn = Callable[[Step, StepContext], list[ResultRow]]
+STEP_KINDS: Registry[StepFn] = Registry("step kind")
+
+
+def get_runner(kind: str) -> StepFn:
+    import xstilts.experiments.pipeline  # noqa: F401  (registers train/evaluate)
+
+    return STEP_KINDS.get(kind).obj

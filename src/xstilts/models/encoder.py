@@ -1,0 +1,141 @@
+"""Loading any Hugging Face encoder: hub id, local path, or the offline default.
+
+Safe by default: weights load from safetensors (``use_safetensors=True``); pickled ``.bin``
+checkpoints are refused unless the caller passes ``allow_pickle=True``; remote code runs only with
+``trust_remote_code=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from xstilts.errors import ConfigError, SecurityError
+
+OFFLINE_ALIASES = {
+    "offline",
+    "offline:multilingual-e5-small",
+    "multilingual-e5-small-offline",
+    None,
+    "",
+}
+
+# Pooling that matches how each architecture was pretrained (XLNet puts its summary token last).
+DEFAULT_POOLING = {"xlnet": "last", "bert": "first", "xlm-roberta": "first", "roberta": "first"}
+
+
+@dataclass(frozen=True)
+class EncoderRef:
+    """A resolved model: where its files are and what to call it in results."""
+
+    name: str  # what results and reports show
+    path: str  # local dir or hub id
+    local: bool
+    pooling: str
+    fingerprint: str  # content key for caches (files' sizes and mtimes, or hub id)
+
+
+def resolve_model(name: str | None, *, where: str = "model") -> EncoderRef:
+    """Map a user's model name to files without loading weights (fast; used for planning)."""
+    if name in OFFLINE_ALIASES:
+        from xstilts.models.offline import OFFLINE_NAME, offline_encoder_dir
+
+        d = offline_encoder_dir()
+        return EncoderRef(OFFLINE_NAME, str(d), True, "mean", _dir_fingerprint(d))
+    assert name is not None
+    p = Path(name).expanduser()
+    if p.is_dir():
+        if not (p / "config.json").exists():
+            raise ConfigError(
+                f"{p} has no config.json: not a Hugging Face model directory", where=where
+            )
+        cfg = json.loads((p / "config.json").read_text())
+        pooling = cfg.get("xstilts_pooling") or DEFAULT_POOLING.get(
+            cfg.get("model_type", ""), "first"
+        )
+        return EncoderRef(name, str(p), True, pooling, _dir_fingerprint(p))
+    if name.startswith((".", "/", "~")) or os.sep in name and name.count("/") > 1:
+        raise ConfigError(f"unknown model {name!r}: no such directory", where=where)
+    return EncoderRef(name, name, False, _hub_pooling(name), f"hub:{name}")
+
+
+def _hub_pooling(name: str) -> str:
+    low = name.lower()
+    return "last" if "xlnet" in low else "first"
+
+
+def _dir_fingerprint(d: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(d.iterdir()):
+        if f.is_file():
+            st = f.stat()
+            h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def _check_safe(ref: EncoderRef, allow_pickle: bool) -> bool:
+    """True when weights are safetensors; refuse pickles unless allowed."""
+    if not ref.local:
+        return not allow_pickle
+    d = Path(ref.path)
+    if any(d.glob("*.safetensors")):
+        return True
+    if any(d.glob("*.bin")) or any(d.glob("*.pt")) or any(d.glob("*.pth")):
+        if not allow_pickle:
+            raise SecurityError(
+                f"{d} holds only pickled weights (.bin/.pt), which can run arbitrary code when "
+                "loaded; convert them to safetensors or pass --allow-pickle if you trust the file",
+                where="model",
+            )
+        return False
+    raise ConfigError(f"{d} holds no weights (*.safetensors)", where="model")
+
+
+def load_tokenizer(ref: EncoderRef, *, trust_remote_code: bool = False):
+    return _load_tokenizer(ref.path, trust_remote_code)
+
+
+@lru_cache(maxsize=4)
+def _load_tokenizer(path: str, trust_remote_code: bool):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    except OSError as exc:
+        raise ConfigError(
+            f"unknown model {path!r}: not a local directory and the Hugging Face hub could not "
+            f"provide it ({str(exc).splitlines()[0][:120]})",
+            where="model",
+        ) from None
+
+
+def load_encoder(ref: EncoderRef, *, trust_remote_code: bool = False, allow_pickle: bool = False):
+    """The bare encoder (``AutoModel``), without any pretraining head or pooler."""
+    from transformers import AutoConfig, AutoModel
+    from transformers.utils import logging as hf_logging
+
+    use_st = _check_safe(ref, allow_pickle)
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        config = AutoConfig.from_pretrained(ref.path, trust_remote_code=trust_remote_code)
+        kwargs = {}
+        if getattr(config, "model_type", "") in {"bert", "roberta", "xlm-roberta"}:
+            kwargs["add_pooling_layer"] = False
+        return AutoModel.from_pretrained(
+            ref.path,
+            config=config,
+            trust_remote_code=trust_remote_code,
+            use_safetensors=use_st if use_st else None,
+            **kwargs,
+        )
+    except OSError as exc:
+        raise ConfigError(
+            f"unknown model {ref.path!r}: not a local directory and the Hugging Face hub could "
+            f"not provide it ({str(exc).splitlines()[0][:120]})",
+            where="model",
+        ) from None

@@ -1,0 +1,96 @@
+"""One shared encoder with a head per task: the unit that phases train and pass along."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from xstilts.errors import ConfigError
+from xstilts.models.heads import HEADS
+
+
+class MultiTaskModel(nn.Module):
+    def __init__(self, encoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.heads = nn.ModuleDict()
+        self.head_specs: dict[str, dict] = {}
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.encoder.config.hidden_size)
+
+    def add_head(self, task: str, kind: str, params: dict) -> None:
+        cfg = HEADS.params(kind, params, where=f"head[{task}]")
+        self.heads[_key(task)] = HEADS.get(kind).obj(self.hidden_size, cfg)
+        self.head_specs[task] = {"kind": kind, "params": cfg.model_dump()}
+
+    def encode(self, input_ids, attention_mask, token_type_ids=None, output_hidden_states=False):
+        kw = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            kw["token_type_ids"] = token_type_ids
+        return self.encoder(**kw, output_hidden_states=output_hidden_states, return_dict=True)
+
+    def forward(self, task: str, input_ids, attention_mask, token_type_ids=None, **extra):
+        out = self.encode(input_ids, attention_mask, token_type_ids)
+        return self.heads[_key(task)](out.last_hidden_state, attention_mask, **extra)
+
+    def freeze_embeddings(self) -> None:
+        """Freeze the word embeddings (the 96M-parameter table of XLM-R-vocab models)."""
+        emb = self.encoder.get_input_embeddings()
+        for p in emb.parameters():
+            p.requires_grad_(False)
+
+
+def _key(task: str) -> str:
+    return task.replace(".", "_")
+
+
+def save_checkpoint(model: MultiTaskModel, out: Path, meta: dict) -> None:
+    """Encoder and heads as safetensors plus the encoder config and head specs (no pickle)."""
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(_dedupe(state), str(out / "model.safetensors"))
+    model.encoder.config.to_json_file(str(out / "config.json"))
+    (out / "heads.json").write_text(json.dumps(model.head_specs, indent=2))
+    (out / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
+
+
+def _dedupe(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    seen: dict[int, str] = {}
+    out = {}
+    for k, v in state.items():
+        ptr = v.data_ptr()
+        if ptr in seen and v.numel() > 0:
+            v = v.clone()
+        seen[ptr] = k
+        out[k] = v
+    return out
+
+
+def load_state(model: MultiTaskModel, ckpt: Path, *, encoder_only: bool) -> None:
+    """Load weights from a checkpoint dir; with ``encoder_only`` heads stay fresh (phase hand-off)."""
+    path = ckpt / "model.safetensors"
+    if not path.exists():
+        raise ConfigError(f"no model.safetensors in checkpoint {ckpt}", where="checkpoint")
+    state = load_file(str(path))
+    if encoder_only:
+        state = {k[len("encoder.") :]: v for k, v in state.items() if k.startswith("encoder.")}
+        missing, unexpected = model.encoder.load_state_dict(state, strict=False)
+    else:
+        heads = json.loads((ckpt / "heads.json").read_text())
+        for task, spec in heads.items():
+            if _key(task) not in model.heads:
+                model.add_head(task, spec["kind"], spec["params"])
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    bad = [k for k in missing if "position_ids" not in k]
+    if bad or unexpected:
+        raise ConfigError(
+            f"checkpoint {ckpt} does not match the model (missing {bad[:3]}, unexpected "
+            f"{list(unexpected)[:3]})",
+            where="checkpoint",
+        )

@@ -1,0 +1,35 @@
+"""Per-phase hyperparameters (typed; unknown keys are errors that name the field)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PhaseConfig(BaseModel):
+    """One training phase: learning rate, length, batch, schedule, what to freeze, selection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    learning_rate: float = 2e-5
+    epochs: float = 3.0
+    max_steps: int | None = None  # overrides epochs when set
+    batch_size: int = 32
+    grad_accum: int = 1
+    warmup: float = 0.1  # share of steps
+    max_length: int = 128
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    freeze_embeddings: bool = False
+    max_examples: int | None = None  # first N training rows (after any slice)
+    train_split: str = "train"  # e.g. "test" to train on XNLI's labelled English test rows
+    dev_split: str | None = "dev"  # English dev for model selection (true zero-shot); None: last
+    select_best: bool = True
+    eval_every: Literal["epoch", "end"] = "epoch"
+    sampler: str = "proportional"  # multi-task: proportional | temperature | uniform | weights
+    sampler_params: dict[str, Any] = Field(default_factory=dict)
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    checkpoint_every: int = 0  # steps between resumable checkpoints (0: only at epoch ends)
+    group_by_length: bool = True
+    eval_batch_size: int = 64

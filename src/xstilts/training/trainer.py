@@ -1,0 +1,284 @@
+"""One trainer for single- and multi-task phases.
+
+AdamW (fused where the build supports it) with a linear schedule and warmup, length-grouped
+dynamic padding, gradient accumulation, mixed precision and multi-GPU through ``accelerate``,
+model selection on the English dev set only, and resumable checkpoints (safetensors for weights;
+optimizer state through ``torch.load(weights_only=True)``), so a killed step continues where it was.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from xstilts.data.cache import rows as feature_rows
+from xstilts.errors import TrainingError
+from xstilts.evaluation.predict import predict
+from xstilts.models.model import MultiTaskModel
+from xstilts.tasks.family import Family, Features
+from xstilts.tasks.spec import TaskSpec
+from xstilts.training.batching import SAMPLERS, length_grouped_batches, task_schedule
+from xstilts.training.config import PhaseConfig
+
+
+@dataclass
+class TrainSet:
+    task: str
+    family: Family
+    spec: TaskSpec
+    features: Features
+    dev_examples: list[dict] | None = None
+    dev_features: Features | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.rows = feature_rows(self.features)
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    history: list[dict[str, Any]]
+    best: dict[str, Any] | None
+    examples_seen: int
+    seconds: float
+
+
+ProgressFn = Callable[[int, int, float], None]  # (step, total, loss)
+
+
+class _Plan:
+    """The deterministic sequence of (task, batch indices): a pure function of the seed."""
+
+    def __init__(self, sets: dict[str, TrainSet], cfg: PhaseConfig, seed: int) -> None:
+        self.sets, self.cfg, self.seed = sets, cfg, seed
+        eff = cfg.batch_size
+        self.per_epoch = {t: math.ceil(len(s.rows) / eff) for t, s in sets.items()}
+        total_epoch = sum(self.per_epoch.values())
+        self.epoch_steps = total_epoch
+        if cfg.max_steps is not None:
+            self.total = cfg.max_steps
+        else:
+            self.total = max(1, int(round(total_epoch * cfg.epochs)))
+        sizes = {t: len(s.rows) for t, s in sets.items()}
+        probs = (
+            SAMPLERS.get(cfg.sampler, where="sampler").obj(
+                sizes, SAMPLERS.params(cfg.sampler, cfg.sampler_params, where="sampler_params")
+            )
+            if len(sets) > 1
+            else {next(iter(sets)): 1.0}
+        )
+        self.schedule = task_schedule(probs, self.total, np.random.default_rng([seed, 7]))
+        self._cache: dict[str, tuple[int, list[list[int]]]] = {}
+        seen: dict[str, int] = dict.fromkeys(sets, 0)
+        self.task_step: list[int] = []  # how many earlier steps went to the same task
+        for t in self.schedule:
+            self.task_step.append(seen[t])
+            seen[t] += 1
+
+    def batches(self, task: str, epoch: int) -> list[list[int]]:
+        cached = self._cache.get(task)
+        if cached is None or cached[0] != epoch:
+            s = self.sets[task]
+            lengths = [len(r["input_ids"]) for r in s.rows]
+            rng = np.random.default_rng([self.seed, epoch, _stable(task)])
+            order = length_grouped_batches(
+                lengths, self.cfg.batch_size, rng, group=self.cfg.group_by_length
+            )
+            self._cache[task] = cached = (epoch, order)
+        return cached[1]
+
+    def step(self, i: int) -> tuple[str, list[int]]:
+        """Task and row indices of global step ``i`` (each task walks its own epochs)."""
+        task = self.schedule[i]
+        k = self.task_step[i]
+        per = self.per_epoch[task]
+        return task, self.batches(task, k // per)[k % per]
+
+
+def _stable(task: str) -> int:
+    import zlib
+
+    return zlib.crc32(task.encode())
+
+
+def _optimizer(model: MultiTaskModel, cfg: PhaseConfig) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if (p.ndim < 2 or "LayerNorm" in n or n.endswith(".bias")) else decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": cfg.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    try:
+        return torch.optim.AdamW(groups, lr=cfg.learning_rate, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.AdamW(groups, lr=cfg.learning_rate)
+
+
+def _schedule(opt: torch.optim.Optimizer, cfg: PhaseConfig, total: int):
+    warm = int(cfg.warmup * total)
+
+    def f(step: int) -> float:
+        if step < warm:
+            return (step + 1) / max(1, warm)
+        return max(0.0, (total - step) / max(1, total - warm))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, f)
+
+
+def dev_score(model, s: TrainSet, cfg: PhaseConfig, pad_id: int, device) -> dict[str, float]:
+    assert s.dev_features is not None and s.dev_examples is not None
+    preds = predict(
+        model,
+        s.family,
+        s.task,
+        s.dev_features,
+        batch_size=cfg.eval_batch_size,
+        pad_id=pad_id,
+        device=device,
+    )
+    return s.family.score(preds, s.dev_examples, s.dev_features, s.spec, s.spec.train_language)
+
+
+def train(
+    model: MultiTaskModel,
+    sets: dict[str, TrainSet],
+    cfg: PhaseConfig,
+    *,
+    seed: int,
+    pad_id: int,
+    work_dir: Path,
+    step_name: str = "train",
+    progress: ProgressFn | None = None,
+    accelerator: Any = None,
+) -> TrainResult:
+    """Train in place; on return ``model`` holds the selected (best-on-English-dev) weights."""
+    import time
+
+    from accelerate import Accelerator
+
+    torch.manual_seed(seed)
+    if cfg.freeze_embeddings:
+        model.freeze_embeddings()
+    acc = accelerator or Accelerator(
+        mixed_precision=cfg.mixed_precision,
+        cpu=not torch.cuda.is_available(),
+        gradient_accumulation_steps=1,
+    )
+    plan = _Plan(sets, cfg, seed)
+    total_updates = math.ceil(plan.total / cfg.grad_accum)
+    opt = _optimizer(model, cfg)
+    sched = _schedule(opt, cfg, total_updates)
+    model, opt = acc.prepare(model, opt)
+    device = acc.device
+
+    state_dir = work_dir / "train_state"
+    start, history, best = 0, [], None
+    if (state_dir / "state.json").exists():
+        start, history, best = _restore(state_dir, model, opt, sched)
+
+    selecting = cfg.select_best and all(s.dev_features is not None for s in sets.values())
+    model.train()
+    t0, seen = time.perf_counter(), 0
+    for i in range(start, plan.total):
+        task, idx = plan.step(i)
+        s = sets[task]
+        batch = s.family.collate([s.rows[j] for j in idx], pad_id)
+        batch = {k: v.to(device) for k, v in batch.items()}
+        with acc.autocast():
+            logits = model(
+                task,
+                **{
+                    k: v
+                    for k, v in batch.items()
+                    if k not in ("labels", "label_mask", "start_positions", "end_positions")
+                },
+            )
+            loss = s.family.loss(logits, batch)
+        if not torch.isfinite(loss):
+            raise TrainingError(
+                f"non-finite loss ({loss.item()}) at step {i + 1} of {plan.total}, task {task}, "
+                f"batch rows {idx[:4]}...; last good checkpoint kept in {state_dir}",
+                where=step_name,
+            )
+        acc.backward(loss / cfg.grad_accum)
+        seen += len(idx)
+        if (i + 1) % cfg.grad_accum == 0 or i + 1 == plan.total:
+            if cfg.max_grad_norm:
+                acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+        if progress:
+            progress(i + 1, plan.total, float(loss.detach()))
+        epoch_end = (i + 1) % plan.epoch_steps == 0 or i + 1 == plan.total
+        if epoch_end and (cfg.eval_every == "epoch" or i + 1 == plan.total):
+            rec: dict[str, Any] = {"step": i + 1, "loss": float(loss.detach())}
+            if selecting:
+                scores = {t: dev_score(model, st, cfg, pad_id, device) for t, st in sets.items()}
+                main = float(np.mean([scores[t][st.spec.main_metric] for t, st in sets.items()]))
+                rec.update({"dev": scores, "dev_main": main})
+                if best is None or main > best["dev_main"]:
+                    best = {"step": i + 1, "dev_main": main}
+                    _save_weights(acc.unwrap_model(model), state_dir / "best.safetensors")
+            history.append(rec)
+        if epoch_end or (cfg.checkpoint_every and (i + 1) % cfg.checkpoint_every == 0):
+            if i + 1 < plan.total:
+                _checkpoint(state_dir, acc.unwrap_model(model), opt, sched, i + 1, history, best)
+    model = acc.unwrap_model(model)
+    if selecting and best is not None and (state_dir / "best.safetensors").exists():
+        model.load_state_dict(load_file(str(state_dir / "best.safetensors")), strict=False)
+    return TrainResult(plan.total, history, best, seen, time.perf_counter() - t0)
+
+
+def _save_weights(model: torch.nn.Module, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    state = {k: v.detach().contiguous().cpu().clone() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp))
+    os.replace(tmp, path)
+
+
+def _checkpoint(state_dir: Path, model, opt, sched, step: int, history, best) -> None:
+    """Weights, optimizer, scheduler and RNG, written to a temp dir then renamed (atomic)."""
+    tmp = state_dir.with_name(state_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    _save_weights(model, tmp / "model.safetensors")
+    if (state_dir / "best.safetensors").exists():
+        shutil.copy(state_dir / "best.safetensors", tmp / "best.safetensors")
+    torch.save(
+        {"opt": opt.state_dict(), "sched": sched.state_dict(), "rng": torch.get_rng_state()},
+        tmp / "optim.pt",
+    )
+    (tmp / "state.json").write_text(json.dumps({"step": step, "history": history, "best": best}))
+    old = state_dir.with_name(state_dir.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if state_dir.exists():
+        os.replace(state_dir, old)
+    os.replace(tmp, state_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _restore(state_dir: Path, model, opt, sched):
+    meta = json.loads((state_dir / "state.json").read_text())
+    target = model.module if hasattr(model, "module") else model
+    target.load_state_dict(load_file(str(state_dir / "model.safetensors")), strict=False)
+    blob = torch.load(state_dir / "optim.pt", weights_only=True)
+    opt.load_state_dict(blob["opt"])
+    sched.load_state_dict(blob["sched"])
+    torch.set_rng_state(blob["rng"])
+    return int(meta["step"]), meta["history"], meta["best"]
