@@ -233,7 +233,10 @@ class TsvParams(LabelSpec):
 
     columns: list[str] = Field(default_factory=lambda: ["text_a", "text_b", "label"])
     has_header: bool = False
-    quoting: Literal["none"] = "none"
+    # "none": XTREME's plain split, quotes kept verbatim (the translated PAW-X dev files here are
+    # CSV-quoted, ``"... ""Rang De Basanti"" ..."``, and XTREME feeds them to the model as is).
+    # "csv": a field wholly wrapped in quotes is unwrapped and ``""`` becomes ``"``.
+    quoting: Literal["none", "csv"] = "none"
 
     @field_validator("columns")
     @classmethod
@@ -272,6 +275,15 @@ def _check_unique_ids(path: Path, examples: list[Example], lines: list[int] | No
         seen[ex["id"]] = k
 
 
+def _unquote(field: str) -> str:
+    """``"a ""b"" c"`` -> ``a "b" c``; anything not a well-formed quoted field is left alone."""
+    if len(field) >= 2 and field[0] == field[-1] == '"':
+        inner = field[1:-1]
+        if '"' not in inner.replace('""', ""):
+            return inner.replace('""', '"')
+    return field
+
+
 @READERS.register("tsv", config=TsvParams)
 def read_tsv(path: Path, cfg: TsvParams) -> list[Example]:
     """XTREME classification TSV (xnli ``premise\\thypothesis\\tlabel``, pawsx ``s1\\ts2\\tlabel``)."""
@@ -288,6 +300,8 @@ def read_tsv(path: Path, cfg: TsvParams) -> list[Example]:
                 i + 1,
                 f"expected {len(cfg.columns)} tab-separated fields ({', '.join(cfg.columns)}), found {len(fields)}",
             )
+        if cfg.quoting == "csv":
+            fields = [_unquote(f) for f in fields]
         values = {c: f for c, f in zip(cfg.columns, fields, strict=True) if c != "_"}
         examples.append(_finish_row(path, i + 1, len(examples), values, cfg))
         where.append(i + 1)
