@@ -195,3 +195,28 @@ def test_show_perturbation_marks_edits():
     out = show_perturbation("Der Hund läuft schnell", "de", "zero_width", {"rate": 1.0}, 0)
     assert "<U+" in out and "edits (" in out and "original : Der Hund läuft schnell" in out
     assert out == show_perturbation("Der Hund läuft schnell", "de", "zero_width", {"rate": 1.0}, 0)
+
+
+def test_real_tokenizer_undoes_space_noise_not_swaps(offline_encoder):
+    """XLM-R's sentencepiece normaliser collapses doubled and NBSP spaces, but keeps swaps."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(offline_encoder)
+    exs = [
+        {"id": i, "text_a": s, "label": 0}
+        for i, s in enumerate(["Der schnelle braune Fuchs springt", "noch ein Satz mit Wörtern"])
+    ]
+    _, st = perturb_dataset(
+        exs,
+        "classification",
+        "whitespace",
+        {"rate": 1.0, "ops": ["double"]},
+        "de",
+        0,
+        tokenizer=tok,
+    )
+    assert st.tokenizer_checked > 0 and st.undone_share == 1.0
+    _, st = perturb_dataset(
+        exs, "classification", "char_swap", {"rate": 0.5}, "de", 0, tokenizer=tok
+    )
+    assert st.tokenizer_checked > 0 and st.undone_share == 0.0
