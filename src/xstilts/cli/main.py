@@ -292,6 +292,53 @@ def demo(
 
 
 @app.command()
+def perturb(
+    text: Annotated[str | None, typer.Argument(help="Text to perturb (or use --file).")] = None,
+    name: Annotated[str, typer.Option("--name", "-p", help="Perturbation name.")] = "char_swap",
+    lang: Annotated[
+        str, typer.Option("--lang", "-l", help="Language of the text (ISO code).")
+    ] = "en",
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="key=value (YAML value), repeatable.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same copy.")] = 0,
+    file: Annotated[Path | None, typer.Option("--file", help="One text per line.")] = None,
+    list_all: Annotated[
+        bool, typer.Option("--list", help="List perturbations and their parameters.")
+    ] = False,
+) -> None:
+    """Show what a perturbation does to a text or a file, edits highlighted (for a person to look at)."""
+    import yaml
+
+    from xstilts.perturb import PERTURBATIONS, show_perturbation
+
+    if list_all:
+        for entry in PERTURBATIONS.items():
+            fields = ", ".join(f"{k}={v.default!r}" for k, v in entry.config.model_fields.items())
+            out.print(f"[bold]{entry.name}[/]  {entry.doc}\n    {fields}", highlight=False)
+        return
+    params = {}
+    for item in param or []:
+        if "=" not in item:
+            raise XstiltsError(f"expected key=value, got {item!r}", where="--param")
+        k, v = item.split("=", 1)
+        params[k.strip()] = yaml.safe_load(v)
+    PERTURBATIONS.get(name, where="--name")
+    PERTURBATIONS.params(name, params, where="--param")
+    if file is not None:
+        try:
+            texts = file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise XstiltsError(f"cannot read: {exc}", where=str(file)) from None
+    elif text is not None:
+        texts = [text]
+    else:
+        raise XstiltsError("give a TEXT argument or --file", where="perturb")
+    for t in texts:
+        typer.echo(show_perturbation(t, lang, name, params, seed))
+
+
+@app.command()
 def version() -> None:
     """Versions of xstilts and its main libraries."""
     from xstilts.report.build import detect_versions

@@ -20,7 +20,32 @@ DEMO_DIR = Path(__file__).parent / "demo"
 
 
 def _format_path(template: str, spec: TaskSpec, lang: str) -> str:
-    return template.format(lang=lang, lang_name=spec.language_names.get(lang, lang))
+    context, question = split_pair(lang)
+    return template.format(
+        lang=lang,
+        lang_name=spec.language_names.get(lang, lang),
+        context=context,
+        question=question,
+    )
+
+
+def split_pair(lang: str) -> tuple[str, str]:
+    """A cross-language pair ``de-en`` -> (context ``de``, question ``en``); ``de`` -> both ``de``.
+
+    Paths may use ``{context}`` and ``{question}`` (MLQA's 49 context x question files).
+    """
+    context, _, question = lang.partition("-")
+    return (context, question) if question else (lang, lang)
+
+
+def supports_pairs(spec: TaskSpec) -> bool:
+    """Whether the task's files are per (context, question) language pair."""
+    return any("{question}" in (s.path or "") for srcs in spec.splits.values() for s in srcs)
+
+
+def language_pairs(spec: TaskSpec) -> list[str]:
+    """Every context x question pair of the task's languages (``de``, ``de-en``, ...)."""
+    return [c if c == q else f"{c}-{q}" for c in spec.languages for q in spec.languages]
 
 
 def resolve_local(
@@ -130,7 +155,8 @@ def _load_hf(src: SplitSource, spec: TaskSpec, lang: str) -> list[dict[str, Any]
     hf = src.hf
     assert hf is not None
     name = _format_path(hf.name, spec, lang) if hf.name else None
-    ds = datasets.load_dataset(hf.path, name, split=hf.split)
+    kwargs = {"data_files": hf.data_files} if hf.data_files else {}
+    ds = datasets.load_dataset(hf.path, name, split=hf.split, **kwargs)
     out = []
     for i, row in enumerate(ds):
         if any(row.get(k) != v for k, v in hf.filter.items()):

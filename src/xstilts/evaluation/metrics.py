@@ -67,3 +67,12 @@ def f1_macro(predictions: Sequence, references: Sequence, **_: Any) -> dict[str,
         fn = float(((p != lab) & (r == lab)).sum())
         f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
     return {"f1_macro": float(np.mean(f1s)) if f1s else float("nan")}
+
+
+# Official-score metrics of the other families register themselves on import.
+from xstilts.evaluation import (  # noqa: E402,F401
+    metrics_qa,
+    metrics_regression,
+    metrics_retrieval,
+    metrics_tagging,
+)

@@ -50,6 +50,8 @@ def featurize(
     extra: str = "",
 ):
     fam = get_family(spec.family, where=f"task {spec.name}")
+    if spec.labels != get_task(spec.name).labels:  # discovered from data / read from a checkpoint
+        extra += "|labels=" + json.dumps(spec.labels)
     key = feature_key(
         tokenizer_fingerprint(tokenizer),
         spec.name,
@@ -107,6 +109,8 @@ def run_train(step: Step, ctx: StepContext) -> list[ResultRow]:
         fam = get_family(spec.family)
         lang = spec.train_language
         ex, fp = load_examples(spec, cfg.train_split, lang, _data_dir(p), limit=cfg.max_examples)
+        if hasattr(fam, "prepare_spec"):  # e.g. tagging: labels discovered from the train data
+            spec = fam.prepare_spec(spec, ex)
         feats = featurize(
             spec,
             ex,
@@ -179,9 +183,13 @@ def run_evaluate(step: Step, ctx: StepContext) -> list[ResultRow]:
     model, tok = build_model(ref, p)
     load_state(model, ckpt, encoder_only=False)
     model.eval()
+    head_labels = model.head_specs.get(spec.name, {}).get("params", {}).get("labels")
+    if head_labels is not None and head_labels != spec.labels:
+        spec = spec.model_copy(update={"labels": list(head_labels)})
     pert = p.get("perturbation")
     rows: list[ResultRow] = []
     per_lang: dict[str, dict[str, float]] = {}
+    pert_stats: dict[str, dict[str, float]] = {}
     bar = ctx.progress(step.label, len(p["languages"])) if ctx.progress else None
     for lang in p["languages"]:
         split = p["split"] if spec.has_split(p["split"], lang) else "dev"
@@ -190,8 +198,11 @@ def run_evaluate(step: Step, ctx: StepContext) -> list[ResultRow]:
         if pert:
             from xstilts.experiments.perturbed import perturb_examples
 
-            ex, stats = perturb_examples(ex, spec, pert, lang)
+            ex, stats = perturb_examples(ex, spec, pert, lang, source_fp=fp)
             extra = json.dumps(pert, sort_keys=True)
+            pert_stats[lang] = {
+                k: stats[k] for k in ("grapheme_edit_rate", "word_edit_rate", "n_changed")
+            }
         feats = featurize(
             spec,
             ex,
@@ -225,10 +236,13 @@ def run_evaluate(step: Step, ctx: StepContext) -> list[ResultRow]:
                 )
             )
         if p.get("save_predictions", True):
-            _save_predictions(ctx.work_dir / "predictions" / f"{lang}.jsonl", ex, preds, spec)
+            shown = (
+                fam.per_example(preds, ex, feats, spec) if hasattr(fam, "per_example") else preds
+            )
+            _save_predictions(ctx.work_dir / "predictions" / f"{lang}.jsonl", ex, shown, spec)
         if bar:
             bar(1, None, None)
-    others = [lang for lang in per_lang if lang != spec.train_language]
+    others = [lang for lang in per_lang if lang != spec.train_language and lang in spec.languages]
     for metric in next(iter(per_lang.values())) if per_lang else {}:
         if others:
             value = float(np.mean([per_lang[lang][metric] for lang in others]))
@@ -256,17 +270,27 @@ def _save_predictions(path: Path, examples: list[dict], preds: list[Any], spec: 
             shown = labels[pr] if labels and isinstance(pr, int) else pr
             fh.write(
                 json.dumps(
-                    {"id": ex.get("id"), "prediction": shown, "gold": ex.get("label")},
+                    {"id": ex.get("id"), "prediction": shown, "gold": _gold(ex)},
                     ensure_ascii=False,
                 )
                 + "\n"
             )
 
 
+def _gold(ex: dict) -> Any:
+    for k in ("label", "tags", "answers"):
+        if k in ex:
+            return ex[k]
+    return None
+
+
 def check_languages(spec: TaskSpec, langs: list[str] | None, where: str) -> list[str]:
     if langs is None:
         return list(spec.languages)
-    bad = [lang for lang in langs if lang not in spec.languages]
+    from xstilts.data.sources import language_pairs, supports_pairs
+
+    known = set(spec.languages) | (set(language_pairs(spec)) if supports_pairs(spec) else set())
+    bad = [lang for lang in langs if lang not in known]
     if bad:
         raise ConfigError(
             f"unknown language(s) {', '.join(bad)} for task {spec.name} "
@@ -274,3 +298,7 @@ def check_languages(spec: TaskSpec, langs: list[str] | None, where: str) -> list
             where=where,
         )
     return list(langs)
+
+
+# The `retrieve` step kind (no training) registers on import.
+import xstilts.experiments.retrieval  # noqa: E402, F401

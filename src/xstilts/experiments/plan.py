@@ -11,9 +11,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xstilts.align.plan import add_align_steps
 from xstilts.data.sources import resolve_local
 from xstilts.experiments.config import ExperimentConfig
 from xstilts.experiments.pipeline import check_languages
+from xstilts.experiments.retrieval import add_retrieve_steps, retrieval_tasks
 from xstilts.experiments.steps import Step
 from xstilts.models.encoder import resolve_model
 from xstilts.paths import data_root
@@ -24,17 +26,39 @@ from xstilts.tasks.registry import all_groups, expand_tasks, get_task
 class Plan:
     steps: dict[str, Step] = field(default_factory=dict)  # key -> step, in insertion (topo) order
     requested: int = 0  # steps asked for before de-duplication
+    asked: Counter = field(default_factory=Counter)  # key -> times asked (>1: shared)
 
     def add(self, step: Step) -> str:
         self.requested += 1
+        self.asked[step.key] += 1
         self.steps.setdefault(step.key, step)
         return step.key
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(s.kind for s in self.steps.values()))
 
+    def consumers(self) -> dict[str, list[str]]:
+        """Key -> keys of the steps that consume its artefact."""
+        out: dict[str, list[str]] = {k: [] for k in self.steps}
+        for s in self.steps.values():
+            for dep in s.deps.values():
+                out.setdefault(dep, []).append(s.key)
+        return out
+
+    def shared(self) -> dict[str, int]:
+        """Steps that several pipelines need (run once): key -> pipelines using it."""
+        return {k: n for k, n in self.asked.items() if n > 1}
+
     def summary(self) -> dict[str, Any]:
-        return {"steps": len(self.steps), "requested": self.requested, "by_kind": self.counts()}
+        return {
+            "steps": len(self.steps),
+            "requested": self.requested,
+            "by_kind": self.counts(),
+            "requested_by_kind": dict(
+                Counter(s.kind for k, s in self.steps.items() for _ in range(self.asked[k]))
+            ),
+            "shared": len(self.shared()),
+        }
 
 
 def _data_fp(task: str, split: str, lang: str, data_dir: Path | None) -> str:
@@ -48,6 +72,33 @@ def _data_fp(task: str, split: str, lang: str, data_dir: Path | None) -> str:
         if src.hf is not None:
             return f"hf:{src.hf.path}:{src.hf.name}:{src.hf.split}"
     return "missing"
+
+
+def _task_fp(task: str) -> str:
+    """What of a task's definition changes a trained or scored model: version, labels, fields."""
+    spec = get_task(task)
+    return (
+        f"{task}:v{spec.version}:{spec.family}:{spec.labels}:{spec.text_fields}:"
+        f"{spec.train_language}:{spec.metrics}"
+    )
+
+
+def _train_data(tasks: list[str], phase, ddir: Path | None) -> list[str]:
+    """Fingerprints of the training data and, when it selects the best epoch, the dev data."""
+    out = []
+    for t in tasks:
+        spec = get_task(t)
+        lang = spec.train_language
+        out.append(_data_fp(t, phase.train_split, lang, ddir))
+        if phase.select_best and phase.dev_split and spec.has_split(phase.dev_split, lang):
+            out.append("dev=" + _data_fp(t, phase.dev_split, lang, ddir))
+    return out
+
+
+def _eval_fp(task: str, split: str, lang: str, ddir: Path | None) -> str:
+    """As the evaluate step reads it: the split, or dev for a language without that split."""
+    spec = get_task(task)
+    return _data_fp(task, split if spec.has_split(split, lang) else "dev", lang, ddir)
 
 
 def targets_of(cfg: ExperimentConfig) -> list[str]:
@@ -77,11 +128,30 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
     targets = targets_of(cfg)
     for t in targets:
         get_task(t, where="targets")
+    rtasks = retrieval_tasks(cfg, targets)  # scored on embeddings, never trained
+    targets = [t for t in targets if t not in rtasks]
+    rkw = {"plan": plan, "cfg": cfg, "common": common, "tasks": rtasks}
     for setup in cfg.setups():
         expand_tasks(setup, where="intermediate")
+    from xstilts.experiments.perturbed import check_attack, check_perturbation
+
+    for i, att in enumerate(cfg.attacks):
+        check_attack(att.model_dump(), f"attacks[{i}].params")
+    for i, pert in enumerate(cfg.perturbations):
+        check_perturbation(pert.name, pert.params, f"perturbations[{i}]")
     for model_name in cfg.model_names():
         ref = resolve_model(model_name)
         mref = asdict(ref)
+        add_retrieve_steps(
+            **rkw,
+            ref=ref,
+            mref=mref,
+            checkpoint="pretrained",
+            seed=cfg.seeds[0],
+            setup_label="none",
+            target="none",
+            dep=None,
+        )
         for seed in cfg.seeds:
             for setup in cfg.setups():
                 tasks = expand_tasks(setup, where="intermediate")
@@ -98,15 +168,23 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
                             "phase": phase.model_dump(),
                             "seed": seed,
                             "role": "intermediate",
-                            "data": [
-                                _data_fp(t, phase.train_split, get_task(t).train_language, ddir)
-                                for t in tasks
-                            ],
+                            "data": _train_data(tasks, phase, ddir),
+                            "task_fp": [_task_fp(t) for t in tasks],
                         },
                         label=f"intermediate {label} seed {seed}",
                         resources=_train_resources(),
                     )
                     inter_key = plan.add(inter)
+                    add_retrieve_steps(
+                        **rkw,
+                        ref=ref,
+                        mref=mref,
+                        checkpoint="intermediate",
+                        seed=seed,
+                        setup_label=label,
+                        target="none",
+                        dep=inter_key,
+                    )
                 for target in targets:
                     spec = get_task(target)
                     phase = cfg.phase("target", target)
@@ -119,15 +197,24 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
                             "phase": phase.model_dump(),
                             "seed": seed,
                             "role": "target",
-                            "data": [
-                                _data_fp(target, phase.train_split, spec.train_language, ddir)
-                            ],
+                            "data": _train_data([target], phase, ddir),
+                            "task_fp": [_task_fp(target)],
                         },
                         deps={"init": inter_key} if inter_key else {},
                         label=f"target {target} after {label} seed {seed}",
                         resources=_train_resources(),
                     )
                     tkey = plan.add(tstep)
+                    add_retrieve_steps(
+                        **rkw,
+                        ref=ref,
+                        mref=mref,
+                        checkpoint="target",
+                        seed=seed,
+                        setup_label=label,
+                        target=target,
+                        dep=tkey,
+                    )
                     langs = eval_languages(cfg, spec, targets)
                     labels = {
                         "run_id": cfg.name,
@@ -148,8 +235,9 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
                         "max_length": phase.max_length,
                         "save_predictions": cfg.evaluation.save_predictions,
                         "data": [
-                            _data_fp(target, cfg.evaluation.split, lang, ddir) for lang in langs
+                            _eval_fp(target, cfg.evaluation.split, lang, ddir) for lang in langs
                         ],
+                        "task_fp": _task_fp(target),
                     }
                     plan.add(
                         Step(
@@ -159,6 +247,25 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
                             label=f"evaluate {target} after {label} seed {seed}",
                         )
                     )
+                    for att in cfg.attacks:
+                        al = att.label or f"attack:{att.name}@{att.params.get('query_budget', 500)}"
+                        alangs = [
+                            lang for lang in (att.languages or langs) if lang in spec.languages
+                        ]
+                        plan.add(
+                            Step(
+                                "attack",
+                                {
+                                    **ev,
+                                    "labels": labels,
+                                    "languages": alangs,
+                                    "attack": att.model_dump(),
+                                    "perturbation_label": al,
+                                },
+                                deps={"checkpoint": tkey},
+                                label=f"attack {target} [{al}] after {label} seed {seed}",
+                            )
+                        )
                     for pert in cfg.perturbations:
                         pl = pert.label or _pert_label(pert.name, pert.params)
                         plan.add(
@@ -174,19 +281,34 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
                                 label=f"evaluate {target} [{pl}] after {label} seed {seed}",
                             )
                         )
+    add_align_steps(plan, cfg, common, ddir)  # xstilts.align: after the train steps it consumes
     return plan
 
 
 def eval_languages(cfg: ExperimentConfig, spec, targets: list[str]) -> list[str]:
-    """The target's languages, or the configured subset; a language no target has is an error."""
+    """The target's languages, or the configured subset; a language no target has is an error.
+
+    For tasks with a file per context x question language (MLQA), ``evaluation.language_pairs``
+    adds every cross-language pair of the chosen languages (``de-en``: German contexts, English
+    questions), and pairs may also be named in ``evaluation.languages``.
+    """
+    from xstilts.data.sources import language_pairs, supports_pairs
+
     asked = cfg.evaluation.languages
+    pairs = supports_pairs(spec)
+    expand = cfg.evaluation.language_pairs and pairs
     if asked is None:
-        return list(spec.languages)
+        return language_pairs(spec) if expand else list(spec.languages)
     known = {lang for t in targets for lang in get_task(t).languages}
     check_languages(
         spec.model_copy(update={"languages": sorted(known)}), asked, "evaluation.languages"
     )
-    return [lang for lang in asked if lang in spec.languages]
+    keep = set(spec.languages) | (set(language_pairs(spec)) if pairs else set())
+    out = [lang for lang in asked if lang in keep]
+    if expand:
+        mono = [lang for lang in out if lang in spec.languages]
+        out = list(dict.fromkeys(language_pairs(spec.model_copy(update={"languages": mono})) + out))
+    return out
 
 
 def _pert_label(name: str, params: dict[str, Any]) -> str:

@@ -22,6 +22,21 @@ from xstilts.registry import Registry
 STEP_VERSIONS = {"train": 1, "evaluate": 1, "perturb": 1, "attack": 1, "retrieve": 1, "align": 1}
 
 
+# Params that name or steer a run without changing what a step computes stay out of its key:
+# renaming a run or growing a grid (the labels' run id and config hash), feature caching and the
+# checkpoint interval reuse every artefact. Executors refresh the labels of reused rows.
+UNKEYED_PARAMS = ("labels", "cache_features")
+UNKEYED_PHASE = ("checkpoint_every",)
+
+
+def key_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The part of a step's params that its key (and so its output) depends on."""
+    out = {k: v for k, v in params.items() if k not in UNKEYED_PARAMS}
+    if isinstance(out.get("phase"), dict):
+        out["phase"] = {k: v for k, v in out["phase"].items() if k not in UNKEYED_PHASE}
+    return out
+
+
 @dataclass
 class Step:
     kind: str
@@ -37,7 +52,7 @@ class Step:
                 {
                     "kind": self.kind,
                     "v": STEP_VERSIONS.get(self.kind, 1),
-                    "params": self.params,
+                    "params": key_params(self.params),
                     "deps": self.deps,
                 },
                 sort_keys=True,
@@ -60,6 +75,8 @@ STEP_KINDS: Registry[StepFn] = Registry("step kind")
 
 
 def get_runner(kind: str) -> StepFn:
+    import xstilts.align.step  # noqa: F401  (registers align)
+    import xstilts.experiments.perturbed  # noqa: F401  (registers attack)
     import xstilts.experiments.pipeline  # noqa: F401  (registers train/evaluate)
 
     return STEP_KINDS.get(kind).obj

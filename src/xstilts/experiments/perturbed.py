@@ -1,0 +1,189 @@
+"""Robustness inside the pipeline: perturbed evaluation copies and adaptive attacks as steps.
+
+A perturbed copy is a pure function of (data, language, perturbation, params, seed); it is made
+once, stored in the cache, and every model in a comparison reads the same bytes. Attacks run
+against the checkpoint under test with the same constraints and budget for every model, recorded
+with the results.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import torch
+
+from xstilts.data.sources import content_key
+from xstilts.evaluation.predict import predict
+from xstilts.experiments.atomic import write_json
+from xstilts.experiments.results import ResultRow
+from xstilts.experiments.steps import STEP_KINDS, Step, StepContext
+from xstilts.paths import cache_root
+from xstilts.tasks.family import get_family
+from xstilts.tasks.spec import TaskSpec
+
+
+def perturb_examples(
+    examples: list[dict], spec: TaskSpec, pert: dict[str, Any], lang: str, *, source_fp: str = ""
+) -> tuple[list[dict], dict[str, Any]]:
+    """The seeded perturbed copy of ``examples`` (from the cache when it was made before)."""
+    from xstilts.perturb import perturb_dataset, perturbation_key
+
+    key = content_key(
+        perturbation_key(pert["name"], pert.get("params") or {}, pert.get("seed", 0)),
+        pert.get("fields"),
+        spec.name,
+        spec.family,
+        lang,
+        source_fp,
+        [ex.get("id") for ex in examples],
+    )
+    path = cache_root() / "perturbed" / f"{key}.json"
+    if path.exists():
+        blob = json.loads(path.read_text(encoding="utf-8"))
+        return blob["examples"], blob["stats"]
+    out, stats = perturb_dataset(
+        examples,
+        spec.family,
+        pert["name"],
+        pert.get("params") or {},
+        lang,
+        pert.get("seed", 0),
+        fields=pert.get("fields"),
+    )
+    blob = {"examples": out, "stats": stats.to_dict()}
+    write_json(path, blob)
+    return out, blob["stats"]
+
+
+def check_attack(spec: dict[str, Any], where: str) -> None:
+    """Validate an attack's parameters at plan time, so a typo fails before any training."""
+    from pydantic import ValidationError
+
+    from xstilts.errors import ConfigError
+    from xstilts.perturb.attack import AttackConfig
+    from xstilts.registry import pydantic_message
+
+    try:
+        AttackConfig.model_validate({"search": spec["name"], **spec["params"]})
+    except ValidationError as exc:
+        raise ConfigError(pydantic_message(exc), where=where) from None
+
+
+def check_perturbation(name: str, params: dict[str, Any], where: str) -> None:
+    from xstilts.perturb import PERTURBATIONS
+
+    PERTURBATIONS.params(name, params, where=where)
+
+
+class ModelVictim:
+    """The model under test as an attack victim: one batched forward pass per call."""
+
+    def __init__(self, model, tokenizer, spec: TaskSpec, max_length: int, batch_size: int) -> None:
+        self.model, self.tok, self.spec = model, tokenizer, spec
+        self.fam = get_family(spec.family)
+        self.max_length, self.batch_size = max_length, batch_size
+        self.forward_examples = 0
+
+    def predict_proba(self, examples: list[dict]) -> np.ndarray:
+        labels = self.spec.labels or []
+        named = [
+            {**ex, "label": labels[ex["label"]] if isinstance(ex["label"], int) else ex["label"]}
+            for ex in examples
+        ]
+        feats = self.fam.featurize(named, self.tok, self.spec, self.max_length)
+        _, logits = predict(
+            self.model,
+            self.fam,
+            self.spec.name,
+            feats,
+            batch_size=self.batch_size,
+            pad_id=self.tok.pad_token_id or 0,
+            return_logits=True,
+        )
+        self.forward_examples += len(examples)
+        return torch.softmax(torch.stack(logits), -1).numpy()
+
+
+@STEP_KINDS.register("attack")
+def run_attack_step(step: Step, ctx: StepContext) -> list[ResultRow]:
+    """Adaptive attack on a trained checkpoint, per language; rows carry the attack's label."""
+    from xstilts.data.sources import load_examples
+    from xstilts.experiments.pipeline import _data_dir, _labels, _ref, build_model
+    from xstilts.models.model import load_state
+    from xstilts.perturb.attack import AttackConfig, run_attack
+    from xstilts.tasks.registry import get_task
+
+    p = step.params
+    spec = get_task(p["task"], where="target")
+    ref = _ref(p)
+    model, tok = build_model(ref, p)
+    load_state(model, ctx.inputs["checkpoint"], encoder_only=False)
+    model.eval()
+    cfg = AttackConfig.model_validate({"search": p["attack"]["name"], **p["attack"]["params"]})
+    label = p["perturbation_label"]
+    index = {lab: i for i, lab in enumerate(spec.labels or [])}
+    rows: list[ResultRow] = []
+    per_lang: dict[str, dict[str, float]] = {}
+    for lang in p["languages"]:
+        split = p["split"] if spec.has_split(p["split"], lang) else "dev"
+        ex, _ = load_examples(
+            spec, split, lang, _data_dir(p), limit=p["attack"].get("max_examples")
+        )
+        ex = [{**e, "label": index[str(e["label"])]} for e in ex]
+        victim = ModelVictim(model, tok, spec, p["max_length"], p["batch_size"])
+        run = run_attack(victim, ex, spec.family, lang, cfg)
+        out = ctx.work_dir / "attacks" / f"{lang}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        run.save(out)
+        summ = {
+            k: v
+            for k, v in run.summary.items()
+            if k
+            in (
+                "accuracy_under_attack",
+                "attack_success_rate",
+                "avg_queries",
+                "perturbation_rate",
+                "clean_accuracy",
+            )
+        }
+        per_lang[lang] = summ
+        for metric, value in summ.items():
+            rows.append(
+                ResultRow(
+                    **_labels(p),
+                    task=spec.name,
+                    language=lang,
+                    split=split,
+                    perturbation=label,
+                    metric=metric,
+                    value=float(value),
+                    step=step.key,
+                    extra={
+                        "n": len(ex),
+                        "attack": cfg.model_dump(mode="json"),
+                        "forward_examples": victim.forward_examples,
+                    },
+                )
+            )
+    others = [lang for lang in per_lang if lang != spec.train_language]
+    if others:
+        for metric in next(iter(per_lang.values())):
+            vals = [per_lang[lang][metric] for lang in others]
+            rows.append(
+                ResultRow(
+                    **_labels(p),
+                    task=spec.name,
+                    language="avg",
+                    split=p["split"],
+                    perturbation=label,
+                    metric=metric,
+                    value=float(np.nanmean(vals)),
+                    step=step.key,
+                    extra={"languages": others},
+                )
+            )
+    write_json(ctx.work_dir / "attack_config.json", cfg.model_dump(mode="json"))
+    return rows
