@@ -26,7 +26,10 @@ class MultiTaskModel(nn.Module):
 
     def add_head(self, task: str, kind: str, params: dict) -> None:
         cfg = HEADS.params(kind, params, where=f"head[{task}]")
-        self.heads[_key(task)] = HEADS.get(kind).obj(self.hidden_size, cfg)
+        head = HEADS.get(kind).obj(self.hidden_size, cfg)
+        if hasattr(head, "tie_to"):  # e.g. the MLM head shares the word embeddings
+            head.tie_to(self.encoder)
+        self.heads[_key(task)] = head
         self.head_specs[task] = {"kind": kind, "params": cfg.model_dump()}
 
     def encode(self, input_ids, attention_mask, token_type_ids=None, output_hidden_states=False):

@@ -1,0 +1,159 @@
+"""Benchmark aggregates as XTREME computes them: task = mean over its languages, category and
+overall = unweighted means.
+
+For each (run, model, intermediate set-up, seed) the score of a task is the mean of its main metric
+over the benchmark's languages for that task (``defaults.benchmark_languages.<group>`` in the task
+YAML when the benchmark uses a subset, e.g. Tatoeba's 36 XTREME languages out of 112; otherwise
+all the task's languages, English included, as XTREME's tables include it). A category's score is
+the mean of its tasks' scores and the overall score the mean of the categories (of the tasks, for
+a group without categories). Trained targets use the rows of their own target phase
+(``target == task``); retrieval tasks use rows of the encoder without target training
+(``target == none``), as Phang et al. (2020) evaluate BUCC and Tatoeba.
+
+Missing languages or tasks are not silently dropped: each aggregate row says in ``extra`` which
+tasks and how many languages it covers, and ``complete`` is false when anything was missing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xstilts.errors import ConfigError
+from xstilts.experiments.results import ResultRow, ResultsStore
+from xstilts.tasks.registry import all_groups, get_task
+
+# Which split stands for a task when several were scored (BUCC: held-out half before oracle).
+SPLIT_PREFERENCE = ("test", "dev-heldout", "dev")
+KEYS = ("run_id", "config_hash", "model", "intermediate", "seed")
+
+
+def benchmark_languages(task: str, group: str) -> list[str]:
+    spec = get_task(task)
+    table = spec.defaults.get("benchmark_languages", {})
+    return list(table.get(group) or spec.languages)
+
+
+def _pick_split(rows: pd.DataFrame) -> pd.DataFrame:
+    present = set(rows["split"])
+    for s in SPLIT_PREFERENCE:
+        if s in present:
+            return rows[rows["split"] == s]
+    rest = sorted(present - {"dev-oracle"}) or sorted(present)
+    return rows[rows["split"] == rest[0]]
+
+
+def task_scores(df: pd.DataFrame, group: str) -> pd.DataFrame:
+    """One row per (KEYS, task): mean main metric over the benchmark's languages."""
+    g = all_groups().get(group)
+    if g is None:
+        raise ConfigError(f"unknown benchmark {group!r}", where="benchmark")
+    out: list[dict[str, Any]] = []
+    if df.empty:
+        return pd.DataFrame(columns=[*KEYS, "task", "score", "n_languages", "missing"])
+    clean = df[(df["perturbation"] == "none") & (df["language"] != "avg")]
+    for task in g.tasks:
+        spec = get_task(task)
+        langs = benchmark_languages(task, group)
+        own = "none" if spec.family == "retrieval" else task
+        rows = clean[
+            (clean["task"] == task)
+            & (clean["metric"] == spec.main_metric)
+            & (clean["target"] == own)
+            & (clean["language"].isin(langs))
+        ]
+        for key, part in rows.groupby(list(KEYS), dropna=False):
+            part = _pick_split(part)
+            per_lang = part.groupby("language")["value"].mean()
+            missing = [lang for lang in langs if lang not in per_lang.index]
+            out.append(
+                {
+                    **dict(zip(KEYS, key, strict=True)),
+                    "task": task,
+                    "score": float(np.nanmean(per_lang.values)),
+                    "n_languages": int(per_lang.size),
+                    "missing": missing,
+                    "split": str(part["split"].iloc[0]),
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def aggregate_benchmark(df: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Aggregate rows (``task=<group>``, ``language=avg``) in the results-table layout.
+
+    Metrics: ``score`` (overall), ``category:<name>`` and ``task:<name>`` (the per-task means).
+    """
+    g = all_groups()[group] if group in all_groups() else None
+    ts = task_scores(df, group)
+    if g is None or ts.empty:
+        return pd.DataFrame(columns=[*ResultRow.__dataclass_fields__])
+    cats = g.categories or {t: [t] for t in g.tasks}
+    rows: list[dict[str, Any]] = []
+    for key, part in ts.groupby(list(KEYS), dropna=False):
+        labels = dict(zip(KEYS, key, strict=True))
+        by_task = dict(zip(part["task"], part["score"], strict=True))
+        complete = all(t in by_task for t in g.tasks) and not any(len(m) for m in part["missing"])
+
+        def row(
+            metric: str, value: float, extra: dict[str, Any], labels=labels, complete=complete
+        ) -> dict[str, Any]:
+            return {
+                **labels,
+                "target": group,
+                "task": group,
+                "language": "avg",
+                "split": "benchmark",
+                "perturbation": "none",
+                "metric": metric,
+                "value": float(value),
+                "step": f"aggregate-{group}",
+                "extra": {**extra, "complete": complete},
+            }
+
+        for t, s in by_task.items():
+            info = part[part["task"] == t].iloc[0]
+            rows.append(
+                row(
+                    f"task:{t}",
+                    s,
+                    {"n_languages": int(info["n_languages"]), "missing": list(info["missing"])},
+                )
+            )
+        cat_scores = {}
+        for cat, tasks in cats.items():
+            have = [by_task[t] for t in tasks if t in by_task]
+            if have:
+                cat_scores[cat] = float(np.mean(have))
+                rows.append(
+                    row(
+                        f"category:{cat}",
+                        cat_scores[cat],
+                        {"tasks": [t for t in tasks if t in by_task]},
+                    )
+                )
+        if cat_scores:
+            rows.append(
+                row(
+                    "score",
+                    float(np.mean(list(cat_scores.values()))),
+                    {"categories": list(cat_scores)},
+                )
+            )
+    return pd.DataFrame(rows)
+
+
+def write_aggregates(out_dir: str | Path, group: str) -> Path | None:
+    """Compute the aggregates of a run directory's results and store them as one rows file."""
+    store = ResultsStore(out_dir)
+    df = store.frame()
+    df = df[~df["step"].astype(str).str.startswith("aggregate-")] if not df.empty else df
+    agg = aggregate_benchmark(df, group)
+    if agg.empty:
+        return None
+    fields = ResultRow.__dataclass_fields__
+    rows = [ResultRow(**{k: r[k] for k in fields}) for r in agg.to_dict("records")]
+    return store.write(f"aggregate-{group}", rows)
