@@ -9,14 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from xstilts.align.config import AlignmentConfig
 from xstilts.errors import ConfigError
 from xstilts.registry import pydantic_message
 from xstilts.training.config import PhaseConfig
+from xstilts.yamlio import load_yaml
 
 
 class Strict(BaseModel):
@@ -31,6 +32,9 @@ class Phases(Strict):
 class EvalConfig(Strict):
     split: str = "test"  # falls back to dev for a language without a test split
     languages: list[str] | None = None  # default: every language of the target
+    # MLQA-style tasks (files per context x question language): also every cross-language pair,
+    # reported as language ``<context>-<question>`` (e.g. ``de-en``); averages stay monolingual
+    language_pairs: bool = False
     max_examples: int | None = None
     batch_size: int = 64
     save_predictions: bool = True
@@ -56,10 +60,35 @@ class AttackSpec(Strict):
     label: str | None = None
 
 
+class RetrievalConfig(Strict):
+    """Retrieval tasks scored on embeddings (no training), on the checkpoints named here.
+
+    ``pretrained``: the encoder as loaded; ``intermediate``: after each intermediate set-up;
+    ``target``: after each target's training. Retrieval-family targets (``tatoeba``, ``bucc2018``,
+    from ``targets`` or a ``benchmark``) are added to ``tasks`` automatically.
+    """
+
+    tasks: list[str] = Field(default_factory=list)
+    # a list for every task, or {task: [languages]}; default: the benchmark's languages, else all
+    languages: list[str] | dict[str, list[str]] | None = None
+    layer: int | None = None  # hidden-state index (0 = embeddings); None: per-model default
+    prefix: str | None = None  # text prepended to every sentence; None: per-model default
+    checkpoints: list[Literal["pretrained", "intermediate", "target"]] = Field(
+        default_factory=lambda: ["pretrained", "intermediate"]
+    )
+    split: str = "test"
+    max_examples: int | None = None  # pairs (Tatoeba), sentences per side (BUCC), queries
+    batch_size: int = 64
+    max_length: int = 128
+    k: int | None = None  # BUCC margin neighbours (default 4) / ranking cut-off (default 20)
+    heldout_seed: int = 13  # BUCC: which half of dev tunes the threshold
+
+
 class ExperimentConfig(Strict):
     name: str = "experiment"
     model: str | None = None  # hub id, local path, or the offline default when absent
     models: list[str] | None = None
+    pooling: Literal["first", "last", "mean"] | None = None  # default: the model's own convention
     data_dir: str | None = None
     intermediate: list[str | list[str]] = Field(default_factory=list)
     baseline: bool = True
@@ -72,6 +101,8 @@ class ExperimentConfig(Strict):
     evaluation: EvalConfig = Field(default_factory=EvalConfig)
     perturbations: list[PerturbationSpec] = Field(default_factory=list)
     attacks: list[AttackSpec] = Field(default_factory=list)
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    alignment: AlignmentConfig | None = None  # layer-wise alignment probes (xstilts.align)
     trust_remote_code: bool = False
     allow_pickle: bool = False
     cache_features: bool = True
@@ -87,8 +118,15 @@ class ExperimentConfig(Strict):
     def _targets(self) -> ExperimentConfig:
         if self.target and self.target not in self.targets:
             self.targets = [self.target, *self.targets]
-        if not self.targets and not self.benchmark:
-            raise ValueError("name a `target`, `targets` or a `benchmark`")
+        if (
+            not self.targets
+            and not self.benchmark
+            and not self.retrieval.tasks
+            and not self.alignment
+        ):
+            raise ValueError(
+                "name a `target`, `targets`, a `benchmark`, `retrieval.tasks` or `alignment`"
+            )
         return self
 
     def model_names(self) -> list[str | None]:
@@ -126,12 +164,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
         raise ConfigError("config file not found", where=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config: {exc}", where=str(path)) from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where) from None
+    data = load_yaml(text, str(path)) or {}
     if not isinstance(data, dict):
         raise ConfigError("a config must be a mapping of keys to values", where=str(path))
     data.update(overrides or {})

@@ -19,7 +19,7 @@ model: offline
 intermediate: [demo-nli]
 baseline: true
 target: demo-sentiment
-seeds: [1]
+seeds: [1, 2]
 phases:
   intermediate: {learning_rate: 5.0e-5, epochs: 2, batch_size: 16, max_length: 64,
                  freeze_embeddings: true, select_best: false}

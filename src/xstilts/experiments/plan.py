@@ -7,7 +7,7 @@ An intermediate checkpoint has the same key for every target that starts from it
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,19 +45,30 @@ class Plan:
                 out.setdefault(dep, []).append(s.key)
         return out
 
+    def uses(self) -> dict[str, int]:
+        """Key -> pipelines that need the step: 1 for a final step, else the sum over consumers.
+
+        An intermediate checkpoint evaluated after 3 targets is used 3 times and run once.
+        """
+        cons = self.consumers()
+        out: dict[str, int] = {}
+        for key in reversed(list(self.steps)):  # consumers come after what they consume
+            n = sum(out.get(c, 1) for c in cons.get(key, []))
+            out[key] = max(n, self.asked[key], 1)
+        return out
+
     def shared(self) -> dict[str, int]:
-        """Steps that several pipelines need (run once): key -> pipelines using it."""
-        return {k: n for k, n in self.asked.items() if n > 1}
+        """Steps that several pipelines need but that run once: key -> pipelines using it."""
+        return {k: n for k, n in self.uses().items() if n > 1}
 
     def summary(self) -> dict[str, Any]:
+        uses = self.uses()
         return {
             "steps": len(self.steps),
             "requested": self.requested,
             "by_kind": self.counts(),
-            "requested_by_kind": dict(
-                Counter(s.kind for k, s in self.steps.items() for _ in range(self.asked[k]))
-            ),
-            "shared": len(self.shared()),
+            "without_sharing": sum(uses.values()),
+            "shared": dict(Counter(self.steps[k].kind for k, n in uses.items() if n > 1)),
         }
 
 
@@ -141,6 +152,8 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
         check_perturbation(pert.name, pert.params, f"perturbations[{i}]")
     for model_name in cfg.model_names():
         ref = resolve_model(model_name)
+        if cfg.pooling:
+            ref = replace(ref, pooling=cfg.pooling)
         mref = asdict(ref)
         add_retrieve_steps(
             **rkw,
