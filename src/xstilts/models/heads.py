@@ -50,3 +50,7 @@ class ClassificationHead(nn.Module):
         x = self.dropout(pool(hidden, mask, self.cfg.pooling))
         x = self.dropout(torch.tanh(self.dense(x)))
         return self.out(x)
+
+
+# Heads of the multiple-choice, regression and masked-LM families register on import.
+import xstilts.models.heads_mc  # noqa: E402, F401
