@@ -10,6 +10,16 @@ from xstilts.data.cache import rows as feature_rows
 from xstilts.tasks.family import Family, Features
 from xstilts.training.batching import eval_batches
 
+# Batch keys that are targets or decoding aids, never model inputs (the trainer uses the same).
+NOT_MODEL_INPUTS = (
+    "labels",
+    "label_mask",
+    "start_positions",
+    "end_positions",
+    "offsets",
+    "cls_index",
+)
+
 
 def predict(
     model: torch.nn.Module,
@@ -33,7 +43,7 @@ def predict(
         for idx in eval_batches(lengths, batch_size):
             batch = family.collate([rows[i] for i in idx], pad_id)
             batch = {k: v.to(device) for k, v in batch.items()}
-            logits = model(task, **{k: v for k, v in batch.items() if k != "labels"})
+            logits = model(task, **{k: v for k, v in batch.items() if k not in NOT_MODEL_INPUTS})
             for i, p in zip(idx, family.decode(logits, batch), strict=True):
                 preds[i] = p
             if return_logits:

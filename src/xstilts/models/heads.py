@@ -54,3 +54,4 @@ class ClassificationHead(nn.Module):
 
 # Heads of the multiple-choice, regression and masked-LM families register on import.
 import xstilts.models.heads_mc  # noqa: E402, F401
+import xstilts.models.heads_tasks  # noqa: E402, F401  (token tagging, span extraction)

@@ -6,3 +6,5 @@ from xstilts.tasks.families import multiple_choice  # noqa: F401
 from xstilts.tasks.families import regression  # noqa: F401
 from xstilts.tasks.families import retrieval  # noqa: F401
 from xstilts.training import mlm  # noqa: F401
+from xstilts.tasks.families import tagging  # noqa: F401
+from xstilts.tasks.families import qa  # noqa: F401
