@@ -26,9 +26,10 @@ def _lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
         for no, raw in enumerate(fh, 1):
             try:
                 line = raw.decode(encoding)
-            except UnicodeDecodeError as exc:
+            except UnicodeError as exc:  # UnicodeDecodeError, or a codec's own (idna, ...)
+                reason = getattr(exc, "reason", None) or str(exc)
                 raise DataError(
-                    f"not valid {encoding}: {exc.reason}", where=file_where(path, no)
+                    f"not valid {encoding}: {reason}", where=file_where(path, no)
                 ) from None
             yield no, line.rstrip("\r\n")
 
@@ -97,6 +98,10 @@ def _read_viwiki(path: str, _mtime: float) -> TypoTable:
             doc = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DataError(f"invalid JSON: {exc.msg}", where=where) from None
+        except RecursionError:
+            raise DataError("invalid JSON: nested too deeply", where=where) from None
+        except ValueError as exc:  # e.g. an integer too long to convert
+            raise DataError(f"invalid JSON: {exc}", where=where) from None
         mistakes = doc.get("mistakes") if isinstance(doc, dict) else None
         if not isinstance(mistakes, list):
             raise DataError("expected an object with a 'mistakes' list", where=where)
@@ -129,11 +134,11 @@ def _read_hunspell(path: str, _mtime: float) -> TypoTable:
     encoding = "iso-8859-1"  # hunspell's default
     for _, line in _lines(Path(path), "latin-1"):
         if line.startswith("SET "):
-            encoding = line.split()[1].strip()
+            encoding = (line.split() + [""])[1]  # "SET" alone: no encoding named
             break
     try:
         "".encode(encoding)
-    except LookupError:
+    except (LookupError, UnicodeError, ValueError):  # unknown, empty or not a text encoding
         raise DataError(f"unknown encoding {encoding!r} in SET", where=file_where(path)) from None
     table = TypoTable(source=path)
     header_seen = False

@@ -12,12 +12,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from xstilts.errors import ConfigError, DataError, UnknownNameError
 from xstilts.registry import pydantic_message
 from xstilts.tasks.spec import GroupSpec, TaskSpec
+from xstilts.yamlio import load_yaml
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -31,15 +31,12 @@ def _load_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise ConfigError("included file not found", where=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read: {exc}", where=str(path)) from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where) from None
+    data = load_yaml(text, str(path)) or {}
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping at top level", where=str(path))
     include = data.pop("include", None)
+    if include is not None and (not isinstance(include, str) or "\x00" in include):
+        raise ConfigError("include: expected a file name (string)", where=str(path))
     if include:
         base = _load_yaml((path.parent / include).resolve(), (*seen, path))
         base.update(data)
