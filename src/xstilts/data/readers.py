@@ -72,6 +72,8 @@ def read_text(path: str | os.PathLike) -> str:
         _fail(path, None, "is a directory, expected a file")
     except OSError as exc:
         _fail(path, None, f"cannot read file: {exc.strerror or exc}")
+    except ValueError as exc:  # e.g. a NUL byte in a path named by a config
+        _fail(repr(os.fspath(path)), None, f"invalid file name: {exc}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -717,7 +719,8 @@ def _mc(
 
 def _int_label(v: Any, at: _At, n: int, base: int = 0) -> int:
     """A choice index (int or digit string) in ``base .. base+n-1``, returned 0-based."""
-    if isinstance(v, str) and v.strip().lstrip("-").isdigit():
+    # ASCII digits only: ``str.isdigit`` also admits "²" and "--1", which ``int`` refuses
+    if isinstance(v, str) and re.fullmatch(r"\s*-?[0-9]{1,18}\s*", v):
         v = int(v.strip())
     if isinstance(v, bool) or not isinstance(v, int):
         at.fail(f"label must be an integer, got {_type_name(v)}")
