@@ -23,6 +23,7 @@ AVG = "avg"
 
 ALIGNMENT_METRICS = frozenset(
     {"tatoeba_acc", "bucc_f1", "cka", "pair_margin", "lang_id_acc", "cosine", "retrieval_acc"}
+    | {"pair_rank", "perturbed_self_cos", "perturbed_translation_cos"}  # xstilts.align
 )
 ATTACK_METRICS = (
     "accuracy_under_attack",
@@ -33,9 +34,9 @@ ATTACK_METRICS = (
 ATTACK_SCORE = "accuracy_under_attack"
 # From the model's point of view: fewer successful attacks is better; for the language-ID probe a
 # *lower* accuracy means more language-neutral (better aligned) representations.
-LOWER_IS_BETTER = frozenset({"attack_success_rate", "lang_id_acc"})
+LOWER_IS_BETTER = frozenset({"attack_success_rate", "lang_id_acc", "pair_rank"})
 # Metrics not in 0..1: shown as stored, not ×100.
-UNSCALED = frozenset({"avg_queries", "pair_margin"})
+UNSCALED = frozenset({"avg_queries", "pair_margin", "pair_rank"})
 
 _RATE = re.compile(r"^(?P<name>.+?)@(?P<rate>[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)$")
 
