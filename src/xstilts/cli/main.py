@@ -77,32 +77,46 @@ def plan(
     config: Annotated[Path, typer.Argument(help="Experiment or grid YAML.")],
     data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Also say which steps this run dir has done.")
+    ] = None,
 ) -> None:
     """Print the plan of steps a config expands to, and its size, without running it."""
+    from xstilts.experiments.store import ArtifactStore
+
     _, p = _load(config, data_dir)
+    store = ArtifactStore(out_dir) if out_dir else None
+    shared, consumers = p.shared(), p.consumers()
+    summ = p.summary()
+    if store is not None:
+        summ["done"] = sum(store.done(k) for k in p.steps)
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    **p.summary(),
-                    "steps_list": [
-                        {"key": s.key, "kind": s.kind, "label": s.label, "deps": s.deps}
-                        for s in p.steps.values()
-                    ],
-                },
-                indent=2,
-            )
-        )
+        steps = []
+        for s in p.steps.values():
+            d = {"key": s.key, "kind": s.kind, "label": s.label, "deps": s.deps}
+            d.update({"resources": s.resources, "pipelines": shared.get(s.key, 1)})
+            d["consumers"] = len(consumers.get(s.key, []))
+            if store is not None:
+                d["done"] = store.done(s.key)
+            steps.append(d)
+        typer.echo(json.dumps({**summ, "steps_list": steps}, indent=2))
         return
     for s in p.steps.values():
-        deps = ", ".join(s.deps.values())
-        out.print(f"[bold]{s.key}[/]  {s.label}" + (f"  [dim]<- {deps}[/]" if deps else ""))
-    summ = p.summary()
+        mark = ""
+        if store is not None:
+            mark = "[green]done[/] " if store.done(s.key) else "[yellow]todo[/] "
+        uses = f" [cyan](x{shared[s.key]})[/]" if s.key in shared else ""
+        deps = " <- " + ", ".join(s.deps.values()) if s.deps else ""
+        out.print(f"{mark}[bold]{s.key}[/] {s.label}{uses}[dim]{deps}[/]", soft_wrap=True)
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(summ["by_kind"].items()))
+    shared_kinds = ", ".join(f"{n} {k}" for k, n in sorted(summ["shared"].items())) or "none"
     out.print(
-        f"\n{summ['steps']} steps ({kinds}); {summ['requested'] - summ['steps']} shared "
-        "between pipelines"
+        f"\n{summ['steps']} steps ({kinds}); {summ['without_sharing']} without sharing. "
+        f"Shared between pipelines, run once: {shared_kinds} (xN: pipelines using it).",
+        soft_wrap=True,
     )
+    if store is not None:
+        out.print(f"{summ['done']} of {summ['steps']} steps already done in {out_dir}")
 
 
 @app.command()
@@ -114,37 +128,78 @@ def run(
     data_dir: DataDir = None,
     executor: Annotated[str, typer.Option(help="local | ray")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="Join this Ray cluster.")] = None,
+    ray_cpus: Annotated[
+        int | None, typer.Option(help="CPUs of the local Ray instance (default: all).")
+    ] = None,
+    track: Annotated[
+        str | None, typer.Option(help="Also log to mlflow | wandb (installed separately).")
+    ] = None,
     report: Annotated[bool, typer.Option(help="Write the report at the end.")] = True,
 ) -> None:
     """Run what a config declares; rerun the same command to resume after any interruption."""
     cfg, p = _load(config, data_dir)
-    _execute(cfg, p, out_dir, executor, ray_address, config_text=config.read_text(encoding="utf-8"))
+    _execute(
+        cfg,
+        p,
+        out_dir,
+        executor,
+        ray_address,
+        config_text=config.read_text(encoding="utf-8"),
+        track=track,
+        ray_cpus=ray_cpus,
+    )
     if report:
         _report(out_dir)
 
 
 def _execute(
-    cfg, p, out_dir: Path, executor: str, ray_address: str | None, config_text: str
+    cfg,
+    p,
+    out_dir: Path,
+    executor: str,
+    ray_address: str | None,
+    config_text: str,
+    track: str | None = None,
+    ray_cpus: int | None = None,
 ) -> None:
     from xstilts.experiments.atomic import write_text
     from xstilts.experiments.executors import EXECUTORS
     from xstilts.experiments.results import ResultsStore
+    from xstilts.experiments.tracking import make_tracker
 
+    tracker = make_tracker(track)  # fails before anything runs when the package is missing
+    ex_cls = EXECUTORS.get(executor, where="--executor").obj
+    if executor == "local":
+        ex = ex_cls()
+    else:
+        ex = ex_cls({"address": ray_address, "num_cpus": ray_cpus})
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "config.yaml", config_text)
     summ = p.summary()
     out.print(f"[bold]{cfg.name}[/]: {summ['steps']} steps -> {out_dir}")
-    ex_cls = EXECUTORS.get(executor, where="--executor").obj
-    ex = ex_cls({"address": ray_address}) if executor != "local" else ex_cls()
-    with _progress() as factory:
+    if tracker is not None:
+        tracker.start(cfg.name, {"config_hash": cfg.digest(), "executor": executor, **summ})
+    status = "FAILED"
+    try:
+        with _progress() as factory:
 
-        def on_step(step, what):
-            if what == "cached":
-                out.print(f"  [dim]cached[/]  {step.label}")
-            elif what == "done":
-                out.print(f"  [green]done[/]    {step.label}")
+            def on_step(step, what):
+                if what == "cached":
+                    out.print(f"  [dim]cached[/]  {step.label}")
+                elif what == "start" and executor != "local":
+                    out.print(f"  [dim]started[/] {step.label}")
+                elif what == "done":
+                    out.print(f"  [green]done[/]    {step.label}")
+                    if tracker is not None:
+                        tracker.log_step(step, out_dir)
+                elif what == "failed":
+                    out.print(f"  [red]failed[/]  {step.label}")
 
-        result = ex.run(p, out_dir, progress=factory, on_step=on_step)
+            result = ex.run(p, out_dir, progress=factory, on_step=on_step)
+        status = "FINISHED"
+    finally:
+        if tracker is not None:
+            tracker.finish(status)
     rows = ResultsStore(out_dir).frame()
     out.print(
         f"\n{len(result.ran)} steps ran, {len(result.cached)} reused from cache; "
@@ -351,7 +406,9 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except XstiltsError as exc:
-        err.print(f"[bold red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
+        from rich.markup import escape  # messages may hold brackets: pip install 'xstilts[ray]'
+
+        err.print(f"[bold red]error:[/] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted: finished steps are kept; run the same command again to resume")

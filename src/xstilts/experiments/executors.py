@@ -1,17 +1,21 @@
 """Executors run a plan: the steps whose artefacts are missing, each after its dependencies.
 
 ``local`` runs in this process, in plan order. Executors are registry entries, so a cluster
-executor (Ray) is the same plan submitted differently.
+executor (``ray``, in ``ray_executor.py``) is the same plan submitted differently: every executor
+runs a step through ``run_step``, which writes into the shared artefact store, so a plan started
+with one executor can be finished by another, and a killed run resumes with either.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xstilts.experiments.atomic import write_json
 from xstilts.experiments.plan import Plan
 from xstilts.experiments.results import ResultsStore
 from xstilts.experiments.steps import Step, StepContext, get_runner
@@ -67,6 +71,37 @@ def run_step(step: Step, out_dir: Path, progress: ProgressFactory | None = None)
     return secs
 
 
+def refresh_labels(step: Step, out_dir: Path) -> bool:
+    """Give a reused step's rows this run's labels (run id, config hash...): they are not in its key.
+
+    Renaming a run or adding a seed to a grid changes the labels but not what a step computes,
+    so the step is reused and only its rows file is rewritten (atomically). True if it changed.
+    """
+    labels = step.params.get("labels")
+    path = ResultsStore(out_dir).dir / f"{step.key}.json"
+    if not labels or not path.exists():
+        return False
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    changed = False
+    for row in rows:
+        for k, v in labels.items():
+            if k in row and row[k] != v:
+                row[k] = v
+                changed = True
+    if changed:
+        write_json(path, rows)
+    return changed
+
+
+def split_cached(plan: Plan, out_dir: Path) -> tuple[list[Step], list[Step]]:
+    """(finished steps, steps still to run), both in plan order."""
+    store = ArtifactStore(out_dir)
+    done, todo = [], []
+    for step in plan.steps.values():
+        (done if store.done(step.key) else todo).append(step)
+    return done, todo
+
+
 @EXECUTORS.register("local")
 class LocalExecutor:
     """In process, in plan order (a topological order by construction)."""
@@ -85,6 +120,7 @@ class LocalExecutor:
         store = ArtifactStore(out_dir)
         for step in plan.steps.values():
             if store.done(step.key):
+                refresh_labels(step, out_dir)
                 summary.cached.append(step.key)
                 if on_step:
                     on_step(step, "cached")
@@ -96,3 +132,11 @@ class LocalExecutor:
             if on_step:
                 on_step(step, "done")
         return summary
+
+
+@EXECUTORS.register("ray")
+def ray_executor(cfg: dict[str, Any] | None = None) -> Any:
+    """Each step a Ray task with its resources; independent steps in parallel (``xstilts[ray]``)."""
+    from xstilts.experiments.ray_executor import RayExecutor
+
+    return RayExecutor(cfg)
