@@ -276,6 +276,9 @@ def _report(out_dir: Path) -> None:
     from xstilts.tasks.registry import all_tasks
 
     main_metric = {t.name: t.main_metric for t in all_tasks().values()}
+    from xstilts.evaluation.robustness import write_comparisons
+
+    write_comparisons(out_dir)  # paired tests vs the baseline from the saved predictions
     paths = write_report(out_dir, main_metric=main_metric)
     for name in ("report.md", "report.html"):
         if name in paths:

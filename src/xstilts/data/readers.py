@@ -1041,3 +1041,7 @@ def read(
         raise DataError("input nested too deeply", where=file_where(path)) from None
     except MemoryError:
         raise DataError("file too large to read into memory", where=file_where(path)) from None
+
+
+# Real-noise twins (stickland_xnli) register on import.
+from xstilts.data import readers_typos  # noqa: E402, F401, I001

@@ -198,7 +198,7 @@ def run_evaluate(step: Step, ctx: StepContext) -> list[ResultRow]:
         if pert:
             from xstilts.experiments.perturbed import perturb_examples
 
-            ex, stats = perturb_examples(ex, spec, pert, lang, source_fp=fp)
+            ex, stats = perturb_examples(ex, spec, pert, lang, source_fp=fp, data_dir=_data_dir(p))
             extra = json.dumps(pert, sort_keys=True)
             pert_stats[lang] = {
                 k: stats[k] for k in ("grapheme_edit_rate", "word_edit_rate", "n_changed")
@@ -214,6 +214,7 @@ def run_evaluate(step: Step, ctx: StepContext) -> list[ResultRow]:
             cache=p.get("cache_features", True),
             extra=extra,
         )
+        digest = input_digest(ex)  # what the model saw: equal across models on equal inputs
         t0 = time.perf_counter()
         preds = predict(
             model, fam, spec.name, feats, batch_size=p["batch_size"], pad_id=tok.pad_token_id or 0
@@ -232,7 +233,7 @@ def run_evaluate(step: Step, ctx: StepContext) -> list[ResultRow]:
                     metric=metric,
                     value=value,
                     step=step.key,
-                    extra={"n": len(ex), "seconds": round(secs, 3)},
+                    extra={"n": len(ex), "seconds": round(secs, 3), "input_digest": digest},
                 )
             )
         if p.get("save_predictions", True):
@@ -260,6 +261,14 @@ def run_evaluate(step: Step, ctx: StepContext) -> list[ResultRow]:
                 )
             )
     return rows
+
+
+def input_digest(examples: list[dict]) -> str:
+    """sha256 of the examples as evaluated (ids, texts, labels), order included."""
+    import hashlib
+
+    blob = json.dumps(examples, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 def _save_predictions(path: Path, examples: list[dict], preds: list[Any], spec: TaskSpec) -> None:

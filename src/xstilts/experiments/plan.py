@@ -144,7 +144,11 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
     rkw = {"plan": plan, "cfg": cfg, "common": common, "tasks": rtasks}
     for setup in cfg.setups():
         expand_tasks(setup, where="intermediate")
-    from xstilts.experiments.perturbed import check_attack, check_perturbation
+    from xstilts.experiments.perturbed import (
+        check_attack,
+        check_perturbation,
+        perturbation_applies,
+    )
 
     for i, att in enumerate(cfg.attacks):
         check_attack(att.model_dump(), f"attacks[{i}].params")
@@ -280,6 +284,8 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
                             )
                         )
                     for pert in cfg.perturbations:
+                        if not perturbation_applies(pert.name, pert.params, spec):
+                            continue  # e.g. real_typos on a target without noisy twins
                         pl = pert.label or _pert_label(pert.name, pert.params)
                         plan.add(
                             Step(

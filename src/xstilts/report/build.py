@@ -30,6 +30,7 @@ from xstilts.report.tables import (
     alignment_table,
     attack_table,
     best_layers,
+    paired_table,
     paper_table,
     per_language_table,
     robustness_table,
@@ -197,6 +198,11 @@ def build_sections(
                 robust.blocks.append(
                     Block("figure", curve, f"{t}: score vs. perturbation rate{label}")
                 )
+            if (tr["metric"] == "delta_vs_baseline").any():  # xstilts.evaluation.robustness
+                pt = paired_table(df, t, model=model)
+                if not pt.empty:
+                    save_table(pt)
+                    robust.blocks.append(Block("table", pt))
         if (dm["kind"] == "alignment").any():
             curves = alignment_curves(df, model=model)
             if not curves.empty:

@@ -449,6 +449,71 @@ def attack_table(
     return table
 
 
+PAIRED_METRICS = ("delta_vs_baseline", "delta_ci_low", "delta_ci_high", "mcnemar_p")
+
+
+def paired_table(
+    df: pd.DataFrame, target: str, *, model: str | None = None, language: str | None = None
+) -> Table:
+    """Intermediate task vs baseline on identical inputs, one row per (intermediate, seed).
+
+    From the ``delta_vs_baseline`` / ``delta_ci_low`` / ``delta_ci_high`` / ``mcnemar_p`` rows of
+    :func:`xstilts.evaluation.robustness.compare_models`: Δ accuracy ×100 with its paired-bootstrap
+    interval, McNemar marks; columns clean, then each perturbation.
+    """
+    d = _select_model(D.prepare(df), model)
+    t = d[(d["task"] == target) & d["metric"].isin(PAIRED_METRICS)]
+    lang = language or _robust_language(t)
+    t = t[t["language"] == lang]
+    split = D.pick_split(t)
+    t = t[t["split"] == split]
+    perts = [D.CLEAN] if (t["perturbation"] == D.CLEAN).any() else []
+    perts += [p for p in D.order_perturbations(t["perturbation"].unique()) if p != D.CLEAN]
+    vals = t.groupby(["model", "intermediate", "seed", "perturbation", "metric"])["value"].mean()
+    table = Table(
+        name=f"paired_{_slug(target)}" + (f"_{_slug(model)}" if model else ""),
+        title=f"{target}: Δ accuracy vs. baseline on identical inputs, language {lang} ({split})"
+        + (f" — {model}" if model else ""),
+        corner="Intermediate task (seed)",
+        columns=["Clean" if p == D.CLEAN else p for p in perts],
+        higher_is_better=[True] * len(perts),
+    )
+    keys = sorted({(m, i, s) for m, i, s, _, _ in vals.index}, key=lambda k: (k[0], k[1], k[2]))
+    many = len({k[0] for k in keys}) > 1
+    for m, i, seed in keys:
+        cells = []
+        for p in perts:
+            try:
+                dv, lo, hi, pv = (
+                    vals.loc[(m, i, seed, p, x)] * f
+                    for x, f in zip(PAIRED_METRICS, (100, 100, 100, 1), strict=True)
+                )
+            except KeyError:
+                cells.append(Cell())
+                continue
+            cells.append(
+                Cell(
+                    text=f"{dv:+.1f} [{lo:+.1f}, {hi:+.1f}]",
+                    mark=significance_mark(pv),
+                    rank=dv,
+                    mean=dv,
+                    n=1,
+                    ci_low=lo,
+                    ci_high=hi,
+                    p_value=pv,
+                )
+            )
+        table.rows.append(Row(f"{D.row_label(m, i, many)} (seed {seed})", cells))
+    table.notes.append(
+        "Δ: accuracy of the intermediate-task model minus the baseline's (same seed) ×100, "
+        "example by example on the same inputs; [low, high]: 95% paired bootstrap interval; "
+        "* / **: McNemar p < 0.05 / 0.01."
+    )
+    if lang == D.AVG:
+        table.notes.append("avg: the examples of the non-English languages pooled.")
+    return table
+
+
 # -- alignment --------------------------------------------------------------------------------
 
 

@@ -1,0 +1,126 @@
+"""``compare_models`` on hand-made step outputs: paired numbers, refusals, pairing of steps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from xstilts.errors import DataError
+from xstilts.evaluation.robustness import compare_models, comparison_pairs, write_comparisons
+from xstilts.experiments.results import ResultsStore
+from xstilts.perturb.metrics import mcnemar, paired_bootstrap
+
+
+def _step(
+    out: Path,
+    key: str,
+    inter: str,
+    preds: dict[str, list[tuple[str, str, str]]],
+    digest: str = "d",
+    pert: str = "none",
+    seed: int = 1,
+) -> None:
+    rows = []
+    for lang, items in preds.items():
+        pdir = out / "steps" / key / "predictions"
+        pdir.mkdir(parents=True, exist_ok=True)
+        (pdir / f"{lang}.jsonl").write_text(
+            "".join(json.dumps({"id": i, "prediction": p, "gold": g}) + "\n" for i, p, g in items)
+        )
+        acc = float(np.mean([p == g for _, p, g in items]))
+        rows.append(
+            {
+                "run_id": "r",
+                "config_hash": "h",
+                "model": "m",
+                "intermediate": inter,
+                "target": "xnli",
+                "seed": seed,
+                "task": "xnli",
+                "language": lang,
+                "split": "dev",
+                "perturbation": pert,
+                "metric": "accuracy",
+                "value": acc,
+                "step": key,
+                "extra": {"n": len(items), "input_digest": f"{digest}-{lang}"},
+            }
+        )
+    langs = [lang for lang in preds if lang != "en"]
+    rows.append(
+        {
+            **rows[0],
+            "language": "avg",
+            "extra": {"languages": langs},
+            "value": float(np.mean([r["value"] for r in rows if r["language"] in langs])),
+        }
+    )
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    (out / "results" / f"{key}.json").write_text(json.dumps(rows))
+
+
+def _preds(rng: np.random.Generator, n: int, p_correct: float, lang: str):
+    out = []
+    for i in range(n):
+        ok = rng.random() < p_correct
+        out.append((f"{lang}-{i}", "a" if ok else "b", "a"))
+    return out
+
+
+def test_compare_models_numbers_match_the_metrics(tmp_path):
+    rng = np.random.default_rng(0)
+    base = {lang: _preds(rng, 200, 0.5, lang) for lang in ("en", "de", "hi")}
+    treat = {lang: _preds(rng, 200, 0.65, lang) for lang in ("en", "de", "hi")}
+    _step(tmp_path, "evaluate-a", "none", base)
+    _step(tmp_path, "evaluate-b", "pawsx", treat)
+    rows = compare_models(tmp_path, "evaluate-a", "evaluate-b", n_resamples=500)
+    got = {(r.language, r.metric): r.value for r in rows}
+    assert {lang for lang, _ in got} == {"en", "de", "hi", "avg"}
+    for lang in ("de", "hi"):
+        ca = np.array([p == g for _, p, g in sorted(base[lang])])  # paired by id
+        cb = np.array([p == g for _, p, g in sorted(treat[lang])])
+        ci = paired_bootstrap(cb.astype(float), ca.astype(float), n_resamples=500)
+        assert got[(lang, "delta_vs_baseline")] == pytest.approx(cb.mean() - ca.mean())
+        assert got[(lang, "delta_ci_low")] == pytest.approx(ci.low)
+        assert got[(lang, "mcnemar_p")] == pytest.approx(mcnemar(cb, ca).p_value)
+    # avg pools the non-English languages (equal sizes: the mean of their deltas)
+    assert got[("avg", "delta_vs_baseline")] == pytest.approx(
+        np.mean([got[(lang, "delta_vs_baseline")] for lang in ("de", "hi")])
+    )
+    assert got[("avg", "mcnemar_p")] < 0.01  # 0.5 -> 0.65 on 400 pooled rows
+    assert all(r.intermediate == "pawsx" and r.perturbation == "none" for r in rows)
+
+
+def test_compare_models_refuses_different_inputs(tmp_path):
+    rng = np.random.default_rng(1)
+    p = {"de": _preds(rng, 20, 0.5, "de")}
+    _step(tmp_path, "evaluate-a", "none", p, digest="x")
+    _step(tmp_path, "evaluate-b", "pawsx", p, digest="y")
+    with pytest.raises(DataError, match="different inputs"):
+        compare_models(tmp_path, "evaluate-a", "evaluate-b")
+    _step(tmp_path, "evaluate-c", "pawsx", {"de": p["de"][:-1]}, digest="x")
+    with pytest.raises(DataError, match="different examples"):
+        compare_models(tmp_path, "evaluate-a", "evaluate-c")
+    _step(tmp_path, "evaluate-d", "pawsx", p, digest="x", pert="char_swap@0.1")
+    with pytest.raises(DataError, match="perturbation"):
+        compare_models(tmp_path, "evaluate-a", "evaluate-d")
+
+
+def test_write_comparisons_pairs_each_intermediate_with_its_baseline(tmp_path):
+    rng = np.random.default_rng(2)
+    for seed in (1, 2):
+        for pert in ("none", "char_swap@0.3"):
+            p = {"de": _preds(rng, 30, 0.5, "de")}
+            _step(tmp_path, f"evaluate-n{seed}{pert[0]}", "none", p, f"{pert}", pert, seed)
+            _step(tmp_path, f"evaluate-t{seed}{pert[0]}", "demo-nli", p, f"{pert}", pert, seed)
+    pairs = comparison_pairs(tmp_path)
+    assert sorted(pairs) == sorted(
+        (f"evaluate-n{s}{c}", f"evaluate-t{s}{c}") for s in (1, 2) for c in "nc"
+    )
+    write_comparisons(tmp_path)
+    rows = [r for r in ResultsStore(tmp_path).rows() if r["step"].startswith("compare-")]
+    assert len(rows) == 4 * 4 * 2  # 4 pairs x 4 metrics x (de, avg)
+    assert {r["seed"] for r in rows} == {1, 2}
