@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from xstilts.errors import XstiltsError
 
@@ -107,7 +108,7 @@ def plan(
             mark = "[green]done[/] " if store.done(s.key) else "[yellow]todo[/] "
         uses = f" [cyan](x{shared[s.key]})[/]" if s.key in shared else ""
         deps = " <- " + ", ".join(s.deps.values()) if s.deps else ""
-        out.print(f"{mark}[bold]{s.key}[/] {s.label}{uses}[dim]{deps}[/]", soft_wrap=True)
+        out.print(f"{mark}[bold]{s.key}[/] {escape(s.label)}{uses}[dim]{deps}[/]", soft_wrap=True)
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(summ["by_kind"].items()))
     shared_kinds = ", ".join(f"{n} {k}" for k, n in sorted(summ["shared"].items())) or "none"
     out.print(
@@ -185,15 +186,15 @@ def _execute(
 
             def on_step(step, what):
                 if what == "cached":
-                    out.print(f"  [dim]cached[/]  {step.label}")
+                    out.print(f"  [dim]cached[/]  {escape(step.label)}")
                 elif what == "start" and executor != "local":
-                    out.print(f"  [dim]started[/] {step.label}")
+                    out.print(f"  [dim]started[/] {escape(step.label)}")
                 elif what == "done":
-                    out.print(f"  [green]done[/]    {step.label}")
+                    out.print(f"  [green]done[/]    {escape(step.label)}")
                     if tracker is not None:
                         tracker.log_step(step, out_dir)
                 elif what == "failed":
-                    out.print(f"  [red]failed[/]  {step.label}")
+                    out.print(f"  [red]failed[/]  {escape(step.label)}")
 
             result = ex.run(p, out_dir, progress=factory, on_step=on_step)
         status = "FINISHED"
@@ -407,7 +408,15 @@ def version() -> None:
 def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        app(standalone_mode=False)
+        try:
+            app(standalone_mode=False)
+        except OSError as exc:  # a full disk, an unwritable --out: the user's to fix, not a bug
+            from xstilts.experiments.atomic import disk_error
+
+            clear = disk_error(exc, os.getcwd())
+            if clear is None:
+                raise
+            raise clear from None
     except XstiltsError as exc:
         from rich.markup import escape  # messages may hold brackets: pip install 'xstilts[ray]'
 
