@@ -23,11 +23,12 @@ from safetensors.torch import load_file, save_file
 
 from xstilts.data.cache import rows as feature_rows
 from xstilts.errors import TrainingError
-from xstilts.evaluation.predict import predict
+from xstilts.evaluation.predict import NOT_MODEL_INPUTS, predict
 from xstilts.models.model import MultiTaskModel
 from xstilts.tasks.family import Family, Features
 from xstilts.tasks.spec import TaskSpec
 from xstilts.training.batching import SAMPLERS, length_grouped_batches, task_schedule
+from xstilts.training.compact_embed import compact_embeddings, full_embeddings, restore_full
 from xstilts.training.config import PhaseConfig
 
 
@@ -180,6 +181,15 @@ def train(
     )
     plan = _Plan(sets, cfg, seed)
     total_updates = math.ceil(plan.total / cfg.grad_accum)
+    # Only the embedding rows the training rows use get trained (exact AdamW, see compact_embed).
+    compact = None
+    if acc.num_processes == 1:
+        compact = compact_embeddings(
+            model,
+            (r for s in sets.values() for r in s.rows),
+            [getattr(s.family, "name", "") for s in sets.values()],
+            pad_id,
+        )
     opt = _optimizer(model, cfg)
     sched = _schedule(opt, cfg, total_updates)
     model, opt = acc.prepare(model, opt)
@@ -189,7 +199,8 @@ def train(
     start, history, best, seen = 0, [], None, 0
     _recover_state(state_dir)
     if (state_dir / "state.json").exists():
-        start, history, best, seen = _restore(state_dir, model, opt, sched)
+        with full_embeddings(acc.unwrap_model(model), compact):
+            start, history, best, seen = _restore(state_dir, model, opt, sched)
 
     selecting = cfg.select_best and all(s.dev_features is not None for s in sets.values())
     model.train()
@@ -202,11 +213,7 @@ def train(
         with acc.autocast():
             logits = model(
                 task,
-                **{
-                    k: v
-                    for k, v in batch.items()
-                    if k not in ("labels", "label_mask", "start_positions", "end_positions")
-                },
+                **{k: v for k, v in batch.items() if k not in NOT_MODEL_INPUTS},
             )
             loss = s.family.loss(logits, batch)
         if not torch.isfinite(loss):
@@ -219,8 +226,19 @@ def train(
         seen += len(idx)
         if (i + 1) % cfg.grad_accum == 0 or i + 1 == plan.total:
             if cfg.max_grad_norm:
-                acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                norm = acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                # a finite loss can still give inf/NaN gradients: stop before they reach the
+                # weights (and a checkpoint); fp16's loss scaler skips such steps by itself
+                if cfg.mixed_precision != "fp16" and norm is not None and not torch.isfinite(norm):
+                    raise TrainingError(
+                        f"non-finite gradient norm ({float(norm)}) at step {i + 1} of "
+                        f"{plan.total}, task {task}, batch rows {idx[:4]}...; update not applied, "
+                        f"last good checkpoint kept in {state_dir}",
+                        where=step_name,
+                    )
             opt.step()
+            if compact is not None and not acc.optimizer_step_was_skipped:
+                compact.after_step(opt)
             sched.step()
             opt.zero_grad(set_to_none=True)
         if progress:
@@ -229,21 +247,28 @@ def train(
         if epoch_end and (cfg.eval_every == "epoch" or i + 1 == plan.total):
             rec: dict[str, Any] = {"step": i + 1, "loss": float(loss.detach())}
             if selecting:
-                scores = {t: dev_score(model, st, cfg, pad_id, device) for t, st in sets.items()}
-                main = float(np.mean([scores[t][st.spec.main_metric] for t, st in sets.items()]))
-                rec.update({"dev": scores, "dev_main": main})
-                if best is None or main > best["dev_main"]:
-                    best = {"step": i + 1, "dev_main": main}
-                    _save_weights(acc.unwrap_model(model), state_dir / "best.safetensors")
+                with full_embeddings(acc.unwrap_model(model), compact):
+                    scores = {
+                        t: dev_score(model, st, cfg, pad_id, device) for t, st in sets.items()
+                    }
+                    main = float(
+                        np.mean([scores[t][st.spec.main_metric] for t, st in sets.items()])
+                    )
+                    rec.update({"dev": scores, "dev_main": main})
+                    if best is None or main > best["dev_main"]:
+                        best = {"step": i + 1, "dev_main": main}
+                        _save_weights(acc.unwrap_model(model), state_dir / "best.safetensors")
             history.append(rec)
         # Only at an optimizer update: accumulated gradients are not part of the checkpoint.
         boundary = (i + 1) % cfg.grad_accum == 0
         if epoch_end or (cfg.checkpoint_every and (i + 1) % cfg.checkpoint_every == 0):
             if i + 1 < plan.total and boundary:
-                _checkpoint(
-                    state_dir, acc.unwrap_model(model), opt, sched, i + 1, history, best, seen
-                )
+                with full_embeddings(acc.unwrap_model(model), compact):
+                    _checkpoint(
+                        state_dir, acc.unwrap_model(model), opt, sched, i + 1, history, best, seen
+                    )
     model = acc.unwrap_model(model)
+    restore_full(model, compact)
     if selecting and best is not None and (state_dir / "best.safetensors").exists():
         model.load_state_dict(load_file(str(state_dir / "best.safetensors")), strict=False)
     return TrainResult(plan.total, history, best, seen, time.perf_counter() - t0)
@@ -263,8 +288,11 @@ def _save_weights(model: torch.nn.Module, path: Path) -> None:
         for k, v in model.state_dict().items()
         if k not in frozen
     }
-    save_file(state, str(tmp))
-    os.replace(tmp, path)
+    try:
+        save_file(state, str(tmp))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write (full disk) leaves no partial file
 
 
 def _checkpoint(state_dir: Path, model, opt, sched, step: int, history, best, seen=0) -> None:
@@ -272,17 +300,23 @@ def _checkpoint(state_dir: Path, model, opt, sched, step: int, history, best, se
     tmp = state_dir.with_name(state_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    _save_weights(model, tmp / "model.safetensors")
-    if (state_dir / "best.safetensors").exists():
-        shutil.copy(state_dir / "best.safetensors", tmp / "best.safetensors")
-    blob = {"opt": opt.state_dict(), "sched": sched.state_dict(), "rng": torch.get_rng_state()}
-    if torch.cuda.is_available():  # dropout on GPU draws from the CUDA generators
-        blob["cuda_rng"] = torch.cuda.get_rng_state_all()
-    torch.save(blob, tmp / "optim.pt")
-    # state.json last: a temp dir holding it is complete (see _recover_state)
-    (tmp / "state.json").write_text(
-        json.dumps({"step": step, "history": history, "best": best, "seen": seen})
-    )
+    try:
+        _save_weights(model, tmp / "model.safetensors")
+        if (state_dir / "best.safetensors").exists():
+            shutil.copy(state_dir / "best.safetensors", tmp / "best.safetensors")
+        blob = {"opt": opt.state_dict(), "sched": sched.state_dict(), "rng": torch.get_rng_state()}
+        if torch.cuda.is_available():  # dropout on GPU draws from the CUDA generators
+            blob["cuda_rng"] = torch.cuda.get_rng_state_all()
+        torch.save(blob, tmp / "optim.pt")
+        # state.json last, itself renamed into place: a temp dir holding it is complete
+        # (see _recover_state), even when the kill lands inside this small write
+        (tmp / "state.json.part").write_text(
+            json.dumps({"step": step, "history": history, "best": best, "seen": seen})
+        )
+        os.replace(tmp / "state.json.part", tmp / "state.json")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # a failed write (full disk) leaves nothing
+        raise
     old = state_dir.with_name(state_dir.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if state_dir.exists():
