@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xstilts.experiments.atomic import write_json
+from xstilts.experiments.atomic import disk_errors, write_json
 from xstilts.experiments.plan import Plan
 from xstilts.experiments.results import ResultsStore
 from xstilts.experiments.steps import Step, StepContext, get_runner
@@ -51,23 +51,24 @@ def run_step(step: Step, out_dir: Path, progress: ProgressFactory | None = None)
     for role, key in step.deps.items():
         if not store.done(key):
             raise RuntimeError(f"step {step.key} needs {role} {key}, which has not finished")
-    ctx = StepContext(work_dir=store.work(step.key), inputs=inputs, progress=progress)
-    t0 = time.perf_counter()
-    rows = get_runner(step.kind)(step, ctx)
-    secs = time.perf_counter() - t0
-    if rows:
-        results.write(step.key, rows)
-    store.finish(
-        step.key,
-        {
-            "kind": step.kind,
-            "label": step.label,
-            "params": step.params,
-            "deps": step.deps,
-            "seconds": secs,
-            "rows": len(rows),
-        },
-    )
+    with disk_errors(store.root):  # a full disk or unwritable --out: one line naming where
+        ctx = StepContext(work_dir=store.work(step.key), inputs=inputs, progress=progress)
+        t0 = time.perf_counter()
+        rows = get_runner(step.kind)(step, ctx)
+        secs = time.perf_counter() - t0
+        if rows:
+            results.write(step.key, rows)
+        store.finish(
+            step.key,
+            {
+                "kind": step.kind,
+                "label": step.label,
+                "params": step.params,
+                "deps": step.deps,
+                "seconds": secs,
+                "rows": len(rows),
+            },
+        )
     return secs
 
 

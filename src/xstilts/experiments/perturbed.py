@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from xstilts.data.sources import content_key
 from xstilts.evaluation.predict import predict
-from xstilts.experiments.atomic import write_json
+from xstilts.experiments.atomic import safe_join, write_json
 from xstilts.experiments.results import ResultRow
 from xstilts.experiments.steps import STEP_KINDS, Step, StepContext
 from xstilts.paths import cache_root
@@ -238,7 +238,7 @@ def run_attack_step(step: Step, ctx: StepContext) -> list[ResultRow]:
         ex = [{**e, "label": index[str(e["label"])]} for e in ex]
         victim = ModelVictim(model, tok, spec, p["max_length"], p["batch_size"])
         run = run_attack(victim, ex, spec.family, lang, cfg)
-        out = ctx.work_dir / "attacks" / f"{lang}.json"
+        out = safe_join(ctx.work_dir, f"attacks/{lang}.json", where=f"languages[{lang}]")
         out.parent.mkdir(parents=True, exist_ok=True)
         run.save(out)
         summ = {

@@ -18,6 +18,7 @@ from xstilts.data.cache import cached_features, feature_key, tokenizer_fingerpri
 from xstilts.data.sources import load_examples
 from xstilts.errors import ConfigError
 from xstilts.evaluation.predict import predict
+from xstilts.experiments.atomic import safe_join
 from xstilts.experiments.results import ResultRow
 from xstilts.experiments.steps import STEP_KINDS, Step, StepContext
 from xstilts.models.encoder import EncoderRef, load_encoder, load_tokenizer
@@ -240,7 +241,9 @@ def run_evaluate(step: Step, ctx: StepContext) -> list[ResultRow]:
             shown = (
                 fam.per_example(preds, ex, feats, spec) if hasattr(fam, "per_example") else preds
             )
-            _save_predictions(ctx.work_dir / "predictions" / f"{lang}.jsonl", ex, shown, spec)
+            # a language name (from a task file) becomes a file name: it must stay inside
+            dest = safe_join(ctx.work_dir, f"predictions/{lang}.jsonl", where=f"languages[{lang}]")
+            _save_predictions(dest, ex, shown, spec)
         if bar:
             bar(1, None, None)
     others = [lang for lang in per_lang if lang != spec.train_language and lang in spec.languages]

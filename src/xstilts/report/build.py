@@ -377,9 +377,11 @@ def render_html(title: str, sections: list[Section]) -> str:
 
 
 def write_text(path: Path, text: str) -> Path:
-    """Write UTF-8 text, creating folders (the report is regenerable: no fsync dance needed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    """Write UTF-8 text atomically, creating folders: a report cut by a kill or a full disk is
+    the previous one or absent, never half a page."""
+    from xstilts.experiments.atomic import write_text as atomic_write
+
+    atomic_write(path, text)
     return path
 
 

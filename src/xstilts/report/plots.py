@@ -56,8 +56,10 @@ def _axes(fig: Figure, *args, **kw):
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI, facecolor="white")
+    from xstilts.experiments.atomic import atomic_path
+
+    with atomic_path(path) as tmp:  # never half a PNG
+        fig.savefig(tmp, format="png", dpi=DPI, facecolor="white")
     return path
 
 
