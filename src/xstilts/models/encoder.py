@@ -53,7 +53,14 @@ def resolve_model(name: str | None, *, where: str = "model") -> EncoderRef:
             raise ConfigError(
                 f"{p} has no config.json: not a Hugging Face model directory", where=where
             )
-        cfg = json.loads((p / "config.json").read_text())
+        try:
+            cfg = json.loads((p / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # ValueError: invalid JSON or UTF-8
+            raise ConfigError(
+                f"{p / 'config.json'} is not readable JSON: {exc}", where=where
+            ) from None
+        if not isinstance(cfg, dict):
+            raise ConfigError(f"{p / 'config.json'} is not a JSON object", where=where)
         pooling = cfg.get("xstilts_pooling") or DEFAULT_POOLING.get(
             cfg.get("model_type", ""), "first"
         )
@@ -95,6 +102,16 @@ def _check_safe(ref: EncoderRef, allow_pickle: bool) -> bool:
     raise ConfigError(f"{d} holds no weights (*.safetensors)", where="model")
 
 
+def _refuse_remote_code(exc: ValueError, path: str) -> None:
+    """transformers' "needs trust_remote_code" ValueError as one line (the code did not run)."""
+    if "trust_remote_code" in str(exc):
+        raise SecurityError(
+            f"{path} needs its own Python code to load (auto_map / custom model type); it runs "
+            "only with `trust_remote_code: true` in the config: read that code first",
+            where="model",
+        ) from None
+
+
 def load_tokenizer(ref: EncoderRef, *, trust_remote_code: bool = False):
     return _load_tokenizer(ref.path, trust_remote_code)
 
@@ -105,6 +122,9 @@ def _load_tokenizer(path: str, trust_remote_code: bool):
 
     try:
         return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    except ValueError as exc:
+        _refuse_remote_code(exc, path)
+        raise
     except OSError as exc:
         raise ConfigError(
             f"unknown model {path!r}: not a local directory and the Hugging Face hub could not "
@@ -133,6 +153,9 @@ def load_encoder(ref: EncoderRef, *, trust_remote_code: bool = False, allow_pick
             use_safetensors=use_st if use_st else None,
             **kwargs,
         )
+    except ValueError as exc:
+        _refuse_remote_code(exc, ref.path)
+        raise
     except OSError as exc:
         raise ConfigError(
             f"unknown model {ref.path!r}: not a local directory and the Hugging Face hub could "
