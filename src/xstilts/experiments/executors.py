@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xstilts.determinism import apply_from_env
 from xstilts.experiments.atomic import disk_errors, write_json
 from xstilts.experiments.plan import Plan
 from xstilts.experiments.results import ResultsStore
@@ -51,6 +52,7 @@ def run_step(step: Step, out_dir: Path, progress: ProgressFactory | None = None)
     for role, key in step.deps.items():
         if not store.done(key):
             raise RuntimeError(f"step {step.key} needs {role} {key}, which has not finished")
+    apply_from_env()  # XSTILTS_DETERMINISTIC=1: deterministic GPU kernels in every worker
     with disk_errors(store.root):  # a full disk or unwritable --out: one line naming where
         ctx = StepContext(work_dir=store.work(step.key), inputs=inputs, progress=progress)
         t0 = time.perf_counter()
