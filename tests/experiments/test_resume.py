@@ -141,6 +141,11 @@ def _run_cli(cfg_path: Path, out: Path, env: dict[str, str]) -> subprocess.Popen
     )
 
 
+def _finished(steps: Path) -> set[str]:
+    """Keys of finished steps (``done.json`` in a work dir is not finished: not yet renamed)."""
+    return {p.parent.name for p in steps.glob("*/done.json") if not p.parent.name.endswith(".work")}
+
+
 def _kill_when(proc: subprocess.Popen, cond, timeout: float = 240.0) -> None:
     t0 = time.monotonic()
     while not cond():
@@ -158,39 +163,36 @@ def test_sigkill_and_rerun_equals_clean_run(grid_env, tmp_path: Path):
         baseline=True,
         targets=["fx-topic"],
         seeds=[1],
-        # 40 steps with a checkpoint every 2: the kill lands well inside the training loop
-        inter_phase={"max_steps": 40, "checkpoint_every": 2, "max_examples": 64},
-        target_phase={"max_steps": 6, "checkpoint_every": 2},
+        # 24 steps with a checkpoint every 2: the kill lands well inside the training loop
+        inter_phase={"max_steps": 24, "checkpoint_every": 2, "max_examples": 64},
+        target_phase={"max_steps": 4, "checkpoint_every": 2},
     )
     cfg_path = tmp_path / "grid.yaml"
     cfg_path.write_text(yaml.safe_dump(spec))
     env = env_for(grid_env["cache"], grid_env["tasks"])
     killed, clean = tmp_path / "killed", tmp_path / "clean"
+    LocalExecutor().run(build_plan(parse_config(spec)), clean)  # uninterrupted, in process
     steps = killed / "steps"
 
     # 1. killed while the intermediate step trains (its first checkpoint has appeared)
     proc = _run_cli(cfg_path, killed, env)
     _kill_when(proc, lambda: any(steps.glob("*.work/train_state/state.json")))
-    assert not list(steps.glob("*/done.json")), "nothing was finished at the first kill"
+    assert not _finished(steps), "nothing was finished at the first kill"
     # 2. killed right after a step has finished (the resumed intermediate step)
     proc = _run_cli(cfg_path, killed, env)
-    _kill_when(proc, lambda: bool(list(steps.glob("*/done.json"))))
-    done_before = {p.parent.name for p in steps.glob("*/done.json")}
+    _kill_when(proc, lambda: bool(_finished(steps)))
+    done_before = _finished(steps)
     # 3. runs to the end, reusing what was finished
     proc = _run_cli(cfg_path, killed, env)
     log = proc.communicate()[0]
     assert proc.returncode == 0, log
     assert f"{len(done_before)} reused from cache" in " ".join(log.split()), log
 
-    proc = _run_cli(cfg_path, clean, env)
-    log = proc.communicate()[0]
-    assert proc.returncode == 0, log
-
     rows_k, rows_c = ResultsStore(killed).rows(), ResultsStore(clean).rows()
-    assert len(rows_c) == 2 * 3 * 2  # 2 set-ups x (en, de, avg) x (accuracy, f1_macro)
+    assert len(rows_c) == 2 * 3  # 2 set-ups x (en, de, avg) x accuracy
     assert comparable_rows(rows_k) == comparable_rows(rows_c)
-    keys = {p.parent.name for p in (clean / "steps").glob("*/done.json")}
-    assert keys == {p.parent.name for p in steps.glob("*/done.json")}
+    keys = _finished(clean / "steps")
+    assert len(keys) == 5 and keys == _finished(steps)
     assert not list(steps.glob("*.work"))
     for key in keys:
         if key.startswith("train-"):
