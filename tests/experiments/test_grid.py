@@ -205,7 +205,7 @@ def test_plan_cli_prints_counts_and_json(grid_env, tmp_path: Path):
     assert text.count("(x3)") == 6
 
 
-@pytest.mark.slow
+@pytest.mark.full
 def test_grid_trains_each_intermediate_once_and_reruns_nothing(grid_env, monkeypatch):
     """3 intermediate x 3 target x 2 seed on the real encoder: 6 intermediate trainings."""
     calls: list[tuple[str, str]] = []

@@ -95,7 +95,7 @@ def test_unknown_tracker_is_an_error():
         make_tracker("tensorboard")
 
 
-@pytest.mark.slow
+@pytest.mark.full
 def test_run_track_mlflow_logs_steps(tmp_path: Path, offline_encoder: Path, monkeypatch):
     mlflow = pytest.importorskip("mlflow", reason="needs pip install mlflow (or mlflow-skinny)")
     from xstilts.cli.main import main

@@ -62,8 +62,8 @@ def _check(rows: list[dict], n: int) -> None:
 
 @pytest.mark.slow
 def test_xnli_zero_shot_slice(tmp_path, shared_data, offline_encoder):
-    rows = _run(tmp_path, shared_data, train_rows=2000, eval_rows=300)
-    _check(rows, 300)
+    rows = _run(tmp_path, shared_data, train_rows=2000, eval_rows=200)
+    _check(rows, 200)
 
 
 @pytest.mark.full

@@ -28,7 +28,7 @@ from robust_runs import (
 from xstilts.experiments.pipeline import input_digest
 from xstilts.perturb.metrics import mcnemar
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.full
 
 
 def _eval_rows(rows, metric="accuracy", **where):

@@ -334,7 +334,7 @@ def _qa_run(tmp: Path, data: Path, n_train: int | None, n_eval: int | None, monk
     return rows, base, ckpt, L
 
 
-@pytest.mark.slow
+@pytest.mark.full
 def test_qa_zero_shot_slice(tmp_path, shared_data, offline_encoder, monkeypatch):
     n = 100
     rows, base, ckpt, L = _qa_run(tmp_path, shared_data, 600, n, monkeypatch)

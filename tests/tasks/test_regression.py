@@ -77,7 +77,7 @@ def test_featurize_and_loss_on_floats(tmp_path, offline_encoder):
         )
 
 
-@pytest.mark.slow
+@pytest.mark.full
 def test_stsb_then_sts17_zero_shot(tmp_path, shared_data):
     data = tmp_path / "data"
     _write_fixtures(data)

@@ -262,7 +262,7 @@ def _majority(data: Path, task: str, split: str, lang: str, n: int) -> float:
     return counts.most_common(1)[0][1] / sum(counts.values())
 
 
-@pytest.mark.slow
+@pytest.mark.full
 def test_pos_zero_shot_through_xstilts_run(tmp_path, shared_data, offline_encoder):
     n_eval = 100
     cfg = {
@@ -328,7 +328,7 @@ def _ner(tmp: Path, data: Path, langs: list[str], n_train: int, n_eval: int | No
 NER_CI_LANGS = ["en", "de", "es", "fr", "nl", "it"]
 
 
-@pytest.mark.slow
+@pytest.mark.full
 def test_ner_zero_shot_slice(tmp_path, shared_data, offline_encoder):
     res = _ner(tmp_path, shared_data, NER_CI_LANGS, n_train=400, n_eval=100)
     for lang in NER_CI_LANGS:
