@@ -223,7 +223,19 @@ def alignment_layers(curves: pd.DataFrame, best: pd.DataFrame, path: Path) -> Pa
         ax.set_ylabel(met + (" ×100" if sc == 100 else ""))
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
-    axes[0].legend(fontsize=8, frameon=False)
+    # One legend for the figure: every checkpoint that appears in any panel, in plot order.
+    handles: dict[str, object] = {}
+    for ax in axes[: len(metrics)]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(lab, h)
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        loc="outside lower center",
+        ncols=min(len(handles), 3),
+        fontsize=8,
+        frameon=False,
+    )
     return _save(fig, path)
 
 
