@@ -40,9 +40,7 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: dict[str, Entry[T]] = {}
 
-    def register(
-        self, name: str, *, config: type[BaseModel] | None = None
-    ) -> Callable[[T], T]:
+    def register(self, name: str, *, config: type[BaseModel] | None = None) -> Callable[[T], T]:
         def deco(obj: T) -> T:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} registered twice")
@@ -74,7 +72,9 @@ class Registry(Generic[T]):
         except ValidationError as exc:
             raise ConfigError(pydantic_message(exc), where=_join(where, name)) from None
 
-    def build(self, name: str, values: Mapping[str, Any] | None = None, *, where: str | None = None):
+    def build(
+        self, name: str, values: Mapping[str, Any] | None = None, *, where: str | None = None
+    ):
         """Call the entry with its validated config (for entries that are factories/classes)."""
         entry = self.get(name, where=where)
         return entry.obj(self.params(name, values, where=where))  # type: ignore[operator]

@@ -1043,5 +1043,6 @@ def read(
         raise DataError("file too large to read into memory", where=file_where(path)) from None
 
 
-# Real-noise twins (stickland_xnli) register on import.
-from xstilts.data import readers_typos  # noqa: E402, F401, I001
+# Readers composed from the ones above (``concat``) register on import.
+from xstilts.data import readers_extra  # noqa: E402, F401, I001
+from xstilts.data import readers_typos  # noqa: E402, F401  (stickland_xnli: real-typo twins)
