@@ -57,6 +57,18 @@ def pad_ids(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Ten
     return ids, mask
 
 
+def score_metrics(
+    spec: TaskSpec, predictions: list[Any], references: list[Any]
+) -> dict[str, float]:
+    """Every metric the task declares, merged (families whose references are feature labels)."""
+    from xstilts.evaluation.metrics import compute
+
+    out: dict[str, float] = {}
+    for m in spec.metrics:
+        out.update(compute(m, predictions=predictions, references=references))
+    return out
+
+
 def get_family(name: str, *, where: str | None = None) -> Family:
     import xstilts.tasks.families  # noqa: F401  (registers the built-in families)
 

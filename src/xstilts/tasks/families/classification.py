@@ -9,14 +9,14 @@ import torch
 import torch.nn.functional as F
 
 from xstilts.errors import DataError
-from xstilts.evaluation.metrics import compute
-from xstilts.tasks.family import FAMILIES, Features, pad_ids
+from xstilts.tasks.family import FAMILIES, Features, pad_ids, score_metrics
 from xstilts.tasks.spec import TaskSpec
 
 
 class Classification:
     name = "classification"
     head = "classification"
+    label_dtype = torch.long
 
     def head_params(self, spec: TaskSpec) -> dict[str, Any]:
         return {"num_labels": len(spec.labels or [])}
@@ -37,6 +37,15 @@ class Classification:
     def featurize(
         self, examples: Sequence[dict], tokenizer: Any, spec: TaskSpec, max_length: int
     ) -> Features:
+        labels = self.label_ids(examples, spec)
+        feats = self.encode_texts(examples, tokenizer, spec, max_length)
+        feats["labels"] = labels
+        return feats
+
+    def encode_texts(
+        self, examples: Sequence[dict], tokenizer: Any, spec: TaskSpec, max_length: int
+    ) -> Features:
+        """Token ids of ``text_a`` (and ``text_b`` for pair tasks), one feature per example."""
         a = [ex["text_a"] for ex in examples]
         pair = "text_b" in spec.text_fields
         b = [ex.get("text_b") or "" for ex in examples] if pair else None
@@ -44,7 +53,6 @@ class Classification:
         feats: Features = {"input_ids": enc["input_ids"], "example": list(range(len(examples)))}
         if "token_type_ids" in enc and pair:
             feats["token_type_ids"] = enc["token_type_ids"]
-        feats["labels"] = self.label_ids(examples, spec)
         return feats
 
     def collate(self, rows: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
@@ -52,7 +60,7 @@ class Classification:
         batch = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in rows[0]:
             batch["token_type_ids"], _ = pad_ids([r["token_type_ids"] for r in rows], 0)
-        batch["labels"] = torch.as_tensor([r["labels"] for r in rows], dtype=torch.long)
+        batch["labels"] = torch.as_tensor([r["labels"] for r in rows], dtype=self.label_dtype)
         return batch
 
     def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -69,11 +77,7 @@ class Classification:
         spec: TaskSpec,
         lang: str,
     ) -> dict[str, float]:
-        refs = features["labels"]
-        out: dict[str, float] = {}
-        for m in spec.metrics:
-            out.update(compute(m, predictions=predictions, references=refs))
-        return out
+        return score_metrics(spec, predictions, features["labels"])
 
 
 FAMILIES.register("classification")(Classification())

@@ -18,8 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from xstilts.errors import DataError
-from xstilts.evaluation.metrics import compute
-from xstilts.tasks.family import FAMILIES, Features, pad_ids
+from xstilts.tasks.family import FAMILIES, Features, pad_ids, score_metrics
 from xstilts.tasks.spec import TaskSpec
 
 COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
@@ -110,10 +109,7 @@ class MultipleChoice:
         spec: TaskSpec,
         lang: str,
     ) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for m in spec.metrics:
-            out.update(compute(m, predictions=predictions, references=features["labels"]))
-        return out
+        return score_metrics(spec, predictions, features["labels"])
 
 
 FAMILIES.register("multiple_choice")(MultipleChoice())

@@ -15,21 +15,22 @@ import torch.nn.functional as F
 
 import xstilts.evaluation.metrics_regression  # noqa: F401  (registers pearson_spearman)
 from xstilts.errors import DataError
-from xstilts.evaluation.metrics import compute
-from xstilts.tasks.family import FAMILIES, Features, pad_ids
+from xstilts.tasks.families.classification import Classification
+from xstilts.tasks.family import FAMILIES
 from xstilts.tasks.spec import TaskSpec
 
 
-class Regression:
+class Regression(Classification):
+    """Classification's text encoding and batching with one real-valued output and MSE."""
+
     name = "regression"
     head = "regression"
+    label_dtype = torch.float32
 
     def head_params(self, spec: TaskSpec) -> dict[str, Any]:
         return {}
 
-    def featurize(
-        self, examples: Sequence[dict], tokenizer: Any, spec: TaskSpec, max_length: int
-    ) -> Features:
+    def label_ids(self, examples: Sequence[dict], spec: TaskSpec) -> list[float]:
         labels = []
         for ex in examples:
             v = ex.get("label")
@@ -43,42 +44,13 @@ class Regression:
                     where=ex.get("where") or ex.get("id"),
                 )
             labels.append(f)
-        a = [ex["text_a"] for ex in examples]
-        pair = "text_b" in spec.text_fields
-        b = [ex.get("text_b") or "" for ex in examples] if pair else None
-        enc = tokenizer(a, b, truncation=True, max_length=max_length)
-        feats: Features = {"input_ids": enc["input_ids"], "example": list(range(len(examples)))}
-        if "token_type_ids" in enc and pair:
-            feats["token_type_ids"] = enc["token_type_ids"]
-        feats["labels"] = labels
-        return feats
-
-    def collate(self, rows: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
-        ids, mask = pad_ids([r["input_ids"] for r in rows], pad_id)
-        batch = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in rows[0]:
-            batch["token_type_ids"], _ = pad_ids([r["token_type_ids"] for r in rows], 0)
-        batch["labels"] = torch.as_tensor([r["labels"] for r in rows], dtype=torch.float32)
-        return batch
+        return labels
 
     def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return F.mse_loss(logits.float().view(-1), batch["labels"].float())
 
     def decode(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
         return [float(v) for v in logits.float().view(-1).tolist()]
-
-    def score(
-        self,
-        predictions: list[Any],
-        examples: Sequence[dict],
-        features: Features,
-        spec: TaskSpec,
-        lang: str,
-    ) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for m in spec.metrics:
-            out.update(compute(m, predictions=predictions, references=features["labels"]))
-        return out
 
 
 FAMILIES.register("regression")(Regression())
