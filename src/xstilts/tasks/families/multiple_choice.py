@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from xstilts.errors import DataError
-from xstilts.tasks.family import FAMILIES, Features, pad_ids, score_metrics
+from xstilts.tasks.families.classification import Classification
+from xstilts.tasks.family import FAMILIES, Features, pad_ids
 from xstilts.tasks.spec import TaskSpec
 
 COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
@@ -30,7 +30,9 @@ def second_segment(question: str, choice: str) -> str:
     return f"{q} {choice}".strip() if q else choice
 
 
-class MultipleChoice:
+class MultipleChoice(Classification):
+    """Own featurize/collate (one row per choice); cross-entropy, argmax and scoring as classification."""
+
     name = "multiple_choice"
     head = "multiple_choice"
 
@@ -94,22 +96,6 @@ class MultipleChoice:
             batch["token_type_ids"], _ = pad_ids(types, 0)
         batch["labels"] = torch.as_tensor([r["labels"] for r in rows], dtype=torch.long)
         return batch
-
-    def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return F.cross_entropy(logits.float(), batch["labels"])
-
-    def decode(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
-        return logits.argmax(-1).tolist()
-
-    def score(
-        self,
-        predictions: list[Any],
-        examples: Sequence[dict],
-        features: Features,
-        spec: TaskSpec,
-        lang: str,
-    ) -> dict[str, float]:
-        return score_metrics(spec, predictions, features["labels"])
 
 
 FAMILIES.register("multiple_choice")(MultipleChoice())
