@@ -100,7 +100,7 @@ def pydantic_message(exc: ValidationError) -> str:
     """The first pydantic error as 'field.path: message' on one line."""
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err.get("loc", ()))
-    msg = err.get("msg", "invalid value")
+    msg = err.get("msg", "invalid value").removeprefix("Value error, ")
     if err.get("type") == "extra_forbidden":
         msg = "unknown key"
     return f"{loc}: {msg}" if loc else msg

@@ -418,8 +418,7 @@ def main() -> None:
                 raise
             raise clear from None
     except XstiltsError as exc:
-        from rich.markup import escape  # messages may hold brackets: pip install 'xstilts[ray]'
-
+        # escape: messages may hold brackets (pip install 'xstilts[ray]')
         err.print(f"[bold red]error:[/] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
@@ -427,8 +426,17 @@ def main() -> None:
         sys.exit(130)
     except (typer.Abort, typer.Exit) as exc:
         sys.exit(getattr(exc, "exit_code", 1))
-    except __import__("click").exceptions.ClickException as exc:
-        err.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)
+    except Exception as exc:
+        # Usage errors (missing argument, bad option) come from typer's own copy of click, whose
+        # exception classes are not click's: recognise them by shape rather than by class.
+        if not (
+            hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
+        ):
+            raise
+        err.print(
+            f"[bold red]error:[/] {escape(exc.format_message())} (see `xstilts --help`)",
+            highlight=False,
+        )
         sys.exit(exc.exit_code)
 
 
