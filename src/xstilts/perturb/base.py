@@ -8,7 +8,9 @@ the QA and stats code map offsets exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import unicodedata
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -80,8 +82,9 @@ class Perturbation:
         sites = self.sites(text, lang)
         k = n_edits(self.rate, len(sites), rng)
         edits: list[Edit] = []
+        nfc = unicodedata.is_normalized("NFC", text)
         for i in sorted(rng.sample(range(len(sites)), k)):
-            e = self.edit_site(text, sites[i], lang, rng)
+            e = _keep_nfc(self.edit_site(text, sites[i], lang, rng), nfc)
             if e is not None and e.before != e.after and not conflicts(e, edits):
                 edits.append(e)
         edits.sort(key=lambda e: (e.start, e.end))
@@ -91,8 +94,9 @@ class Perturbation:
         """Up to ``max_n`` distinct single-edit variants of ``word`` (for adaptive attacks)."""
         sites = self.sites(word, lang)
         out: list[str] = []
+        nfc = unicodedata.is_normalized("NFC", word)
         for _ in range(4 * max_n if sites else 0):
-            e = self.edit_site(word, rng.choice(sites), lang, rng)
+            e = _keep_nfc(self.edit_site(word, rng.choice(sites), lang, rng), nfc)
             if e is not None:
                 new = apply_edits(word, [e])
                 if new != word and new not in out:
@@ -100,6 +104,14 @@ class Perturbation:
                     if len(out) >= max_n:
                         break
         return out
+
+
+def _keep_nfc(e: Edit | None, nfc: bool) -> Edit | None:
+    """NFC text stays NFC: a keyboard letter such as Devanagari U+095F (YYA, a composition
+    exclusion) is written in its normalised form U+092F U+093C, as any real text would hold it."""
+    if e is None or not nfc or unicodedata.is_normalized("NFC", e.after):
+        return e
+    return dataclasses.replace(e, after=unicodedata.normalize("NFC", e.after))
 
 
 def build(name: str, params: dict[str, Any] | BaseModel | None = None, *, where: str | None = None):

@@ -269,7 +269,7 @@ def alphabet(script: str, lang: str | None = None) -> tuple[str, ...]:
 
     The language's own keyboard letters (so German gets ä/ö/ü/ß, Vietnamese ơ/ư/đ) when a layout is
     known and covers the script, else the script's main Unicode block; always filtered by
-    :func:`is_base_letter` and by script, so the result is valid in that script.
+    :func:`is_base_letter`, by script and by NFC stability, so the result is valid in that script.
     """
     letters: set[str] = set()
     if lang:
@@ -278,7 +278,16 @@ def alphabet(script: str, lang: str | None = None) -> tuple[str, ...]:
         letters = {c for c in layout_letters(lang) if char_script(c) == script}
     if len(letters) < 5:
         letters = {chr(c) for a, b in _BLOCKS.get(script, []) for c in range(a, b + 1)}
-    return tuple(sorted(c for c in letters if char_script(c) == script and is_base_letter(c)))
+    # a composition exclusion (Devanagari U+095F YYA) is two code points in NFC text: leave it out
+    return tuple(
+        sorted(
+            c
+            for c in letters
+            if char_script(c) == script
+            and is_base_letter(c)
+            and unicodedata.normalize("NFC", c) == c
+        )
+    )
 
 
 def match_case(template: str, ch: str) -> str:
