@@ -47,7 +47,7 @@ def cached_features(key: str, build, *, enabled: bool = True) -> Features:
     ds = datasets.Dataset.from_dict(feats)
     from xstilts.experiments.atomic import atomic_path
 
-    with atomic_path(path) as tmp:
+    with atomic_path(path, first_wins=True) as tmp:  # content-keyed: concurrent writers agree
         ds.save_to_disk(str(tmp))
     return feats
 

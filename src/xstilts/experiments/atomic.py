@@ -36,8 +36,13 @@ _LOW_FREE = 16 * 2**20  # below this, a failed write is blamed on the full disk
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary sibling path; on success rename it over ``path`` (file or directory)."""
+def atomic_path(path: str | os.PathLike, *, first_wins: bool = False) -> Iterator[Path]:
+    """Yield a temporary sibling path; on success rename it over ``path`` (file or directory).
+
+    ``first_wins``: for content-keyed entries (equal key, equal content) written by concurrent
+    workers: a directory another writer already put in place is kept and ours discarded, so a
+    reader never sees it removed and replaced under it.
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,8 +52,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         if path.is_dir() and tmp.is_dir():
+            if first_wins:
+                return
             shutil.rmtree(path)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            if first_wins and exc.errno in (errno.ENOTEMPTY, errno.EEXIST) and path.is_dir():
+                return  # another worker finished the same entry between our check and rename
+            raise
     except OSError as exc:
         raise XstiltsError(f"cannot write: {exc.strerror}", where=str(path)) from None
     finally:
