@@ -48,6 +48,17 @@ class PerturbationSpec(Strict):
     seed: int = 0
     fields: list[str] | None = None  # e.g. [text_b] to perturb only the hypothesis
     label: str | None = None  # how it is shown in results (default name@rate)
+    # Only these evaluation languages (e.g. code-switching where a dictionary exists). String
+    # params may name "{lang}" and "{data_dir}": path: "{data_dir}/muse_dicts/dict/en-{lang}.dict".
+    languages: list[str] | None = None
+
+    def step_params(self) -> dict[str, Any]:
+        """What an evaluation step keys on (``languages`` is omitted when unset, so configs
+        written before it existed keep their step keys)."""
+        d = self.model_dump()
+        if d["languages"] is None:
+            del d["languages"]
+        return d
 
 
 class AttackSpec(Strict):

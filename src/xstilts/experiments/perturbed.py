@@ -9,6 +9,7 @@ with the results.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ def perturb_examples(
         examples,
         spec.family,
         pert["name"],
-        pert.get("params") or {},
+        expand_params(pert.get("params") or {}, lang, data_dir),
         lang,
         pert.get("seed", 0),
         fields=pert.get("fields"),
@@ -66,6 +67,17 @@ def perturb_examples(
     blob = {"examples": out, "stats": stats.to_dict()}
     write_json(path, blob)
     return out, blob["stats"]
+
+
+def expand_params(params: dict[str, Any], lang: str, data_dir: Path | None) -> dict[str, Any]:
+    """``{lang}`` and ``{data_dir}`` in string params, so one config entry serves every language
+    (a dictionary per language pair for code-switching, a layout per language for keyboards)."""
+    out: dict[str, Any] = {}
+    for k, v in params.items():
+        if isinstance(v, str) and "{" in v:
+            v = v.replace("{lang}", lang).replace("{data_dir}", str(data_dir or "."))
+        out[k] = v
+    return out
 
 
 def check_attack(spec: dict[str, Any], where: str) -> None:
@@ -253,6 +265,8 @@ def run_attack_step(step: Step, ctx: StepContext) -> list[ResultRow]:
                 "clean_accuracy",
             )
         }
+        # undefined is not zero: no successful attack has no perturbation rate; leave it out
+        summ = {k: v for k, v in summ.items() if v is not None and not math.isnan(float(v))}
         per_lang[lang] = summ
         for metric, value in summ.items():
             rows.append(
@@ -273,9 +287,10 @@ def run_attack_step(step: Step, ctx: StepContext) -> list[ResultRow]:
                 )
             )
     others = [lang for lang in per_lang if lang != spec.train_language]
-    if others:
-        for metric in next(iter(per_lang.values())):
-            vals = [per_lang[lang][metric] for lang in others]
+    metrics = dict.fromkeys(m for lang in others for m in per_lang[lang])
+    for metric in metrics:
+        vals = [per_lang[lang][metric] for lang in others if metric in per_lang[lang]]
+        if vals:
             rows.append(
                 ResultRow(
                     **_labels(p),
@@ -284,9 +299,9 @@ def run_attack_step(step: Step, ctx: StepContext) -> list[ResultRow]:
                     split=p["split"],
                     perturbation=label,
                     metric=metric,
-                    value=float(np.nanmean(vals)),
+                    value=float(np.mean(vals)),
                     step=step.key,
-                    extra={"languages": others},
+                    extra={"languages": [lang for lang in others if metric in per_lang[lang]]},
                 )
             )
     write_json(ctx.work_dir / "attack_config.json", cfg.model_dump(mode="json"))

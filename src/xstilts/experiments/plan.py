@@ -287,13 +287,22 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
                         if not perturbation_applies(pert.name, pert.params, spec):
                             continue  # e.g. real_typos on a target without noisy twins
                         pl = pert.label or _pert_label(pert.name, pert.params)
+                        plangs = [lang for lang in langs if lang in (pert.languages or langs)]
+                        if not plangs:
+                            continue
                         plan.add(
                             Step(
                                 "evaluate",
                                 {
                                     **ev,
                                     "labels": labels,
-                                    "perturbation": pert.model_dump(),
+                                    "languages": plangs,
+                                    "data": [
+                                        d
+                                        for lang, d in zip(langs, ev["data"], strict=True)
+                                        if lang in plangs
+                                    ],
+                                    "perturbation": pert.step_params(),
                                     "perturbation_label": pl,
                                 },
                                 deps={"checkpoint": tkey},
