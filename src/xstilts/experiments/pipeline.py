@@ -78,11 +78,15 @@ def build_model(ref: EncoderRef, p: dict[str, Any]) -> tuple[MultiTaskModel, Any
     return MultiTaskModel(enc), tok
 
 
-def add_task_head(model: MultiTaskModel, spec: TaskSpec, pooling: str) -> None:
+def add_task_head(
+    model: MultiTaskModel, spec: TaskSpec, pooling: str, dropout: float | None = None
+) -> None:
     fam = get_family(spec.family)
     params = {**fam.head_params(spec)}
     if "pooling" in _head_fields(fam.head):
         params["pooling"] = pooling
+    if dropout is not None and "dropout" in _head_fields(fam.head):
+        params["dropout"] = dropout
     model.add_head(spec.name, fam.head, params)
 
 
@@ -97,8 +101,13 @@ def run_train(step: Step, ctx: StepContext) -> list[ResultRow]:
     """Train on one or more English tasks from the pretrained encoder or a previous phase."""
     import torch
 
+    from xstilts.training import distributed
+
     p = step.params
     cfg = PhaseConfig.model_validate(p["phase"])
+    if cfg.processes > 1 and not distributed.in_worker():
+        distributed.launch(step, ctx.work_dir, ctx.inputs, cfg.processes)
+        return []
     torch.manual_seed(p["seed"])
     ref = _ref(p)
     model, tok = build_model(ref, p)
@@ -135,7 +144,7 @@ def run_train(step: Step, ctx: StepContext) -> list[ResultRow]:
                 dfp,
                 cache=p.get("cache_features", True),
             )
-        add_task_head(model, spec, ref.pooling)
+        add_task_head(model, spec, ref.pooling, cfg.head_dropout)
         sets[name] = TrainSet(name, fam, spec, feats, dev_ex, dev_feats)
     bar = ctx.progress(step.label, 0) if ctx.progress else None
     res = train(
@@ -148,6 +157,8 @@ def run_train(step: Step, ctx: StepContext) -> list[ResultRow]:
         step_name=step.label or step.key,
         progress=(lambda i, n, loss: bar(i, n, loss)) if bar else None,
     )
+    if not distributed.is_main_worker():
+        return []  # the main worker writes the checkpoint
     save_checkpoint(
         model,
         ctx.work_dir,
@@ -158,8 +169,10 @@ def run_train(step: Step, ctx: StepContext) -> list[ResultRow]:
             "history": res.history,
             "best": res.best,
             "examples_seen": res.examples_seen,
+            "rows_computed": res.rows_computed,
             "seconds": res.seconds,
             "model": ref.name,
+            "processes": cfg.processes,
         },
     )
     tok.save_pretrained(str(ctx.work_dir))

@@ -12,8 +12,8 @@ and the data. A killed driver or worker loses only the steps in flight; the same
 (with either executor) resumes from the artefacts and ``train_state`` checkpoints on disk.
 
 Multi-GPU training of a *single* step is not Ray's job: Ray schedules whole steps (one GPU each
-with ``resources: {train: {num_gpus: 1}}``); data-parallel training of one step would go through
-``accelerate launch``, which the step runner does not support yet (``docs/grids.md``).
+with ``resources: {train: {num_gpus: 1}}``); a phase with ``processes: N`` trains its step
+data-parallel in N workers (``xstilts.training.distributed``; give it ``num_gpus: N``).
 
 Ray is optional: ``pip install 'xstilts[ray]'``.
 """

@@ -26,14 +26,22 @@ STEP_VERSIONS = {"train": 1, "evaluate": 1, "perturb": 1, "attack": 1, "retrieve
 # renaming a run or growing a grid (the labels' run id and config hash), feature caching and the
 # checkpoint interval reuse every artefact. Executors refresh the labels of reused rows.
 UNKEYED_PARAMS = ("labels", "cache_features")
-UNKEYED_PHASE = ("checkpoint_every",)
+UNKEYED_PHASE = ("checkpoint_every", "processes")
+# Phase fields added after artefacts existed: left out of the key while at their default, so
+# adding them does not invalidate every finished step.
+DEFAULT_OMITTED_PHASE = {"head_dropout": None}
 
 
 def key_params(params: dict[str, Any]) -> dict[str, Any]:
     """The part of a step's params that its key (and so its output) depends on."""
     out = {k: v for k, v in params.items() if k not in UNKEYED_PARAMS}
     if isinstance(out.get("phase"), dict):
-        out["phase"] = {k: v for k, v in out["phase"].items() if k not in UNKEYED_PHASE}
+        out["phase"] = {
+            k: v
+            for k, v in out["phase"].items()
+            if k not in UNKEYED_PHASE
+            and not (k in DEFAULT_OMITTED_PHASE and v == DEFAULT_OMITTED_PHASE[k])
+        }
     return out
 
 

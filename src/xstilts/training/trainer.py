@@ -53,6 +53,7 @@ class TrainResult:
     best: dict[str, Any] | None
     examples_seen: int
     seconds: float
+    rows_computed: int = 0  # forward/backward rows summed over processes (= examples_seen)
 
 
 ProgressFn = Callable[[int, int, float], None]  # (step, total, loss)
@@ -174,11 +175,19 @@ def train(
     torch.manual_seed(seed)
     if cfg.freeze_embeddings:
         model.freeze_embeddings()
-    acc = accelerator or Accelerator(
-        mixed_precision=cfg.mixed_precision,
-        cpu=not torch.cuda.is_available(),
-        gradient_accumulation_steps=1,
-    )
+    if accelerator is None:
+        from accelerate.utils import DistributedDataParallelKwargs
+
+        # a multi-task step uses one head: the others get no gradient in that step
+        ddp = DistributedDataParallelKwargs(find_unused_parameters=len(sets) > 1)
+        accelerator = Accelerator(
+            mixed_precision=cfg.mixed_precision,
+            cpu=not torch.cuda.is_available(),
+            gradient_accumulation_steps=1,
+            kwargs_handlers=[ddp],
+        )
+    acc = accelerator
+    world, rank, main = acc.num_processes, acc.process_index, acc.is_main_process
     plan = _Plan(sets, cfg, seed)
     total_updates = math.ceil(plan.total / cfg.grad_accum)
     # Only the embedding rows the training rows use get trained (exact AdamW, see compact_embed).
@@ -196,19 +205,32 @@ def train(
     device = acc.device
 
     state_dir = work_dir / "train_state"
-    start, history, best, seen = 0, [], None, 0
+    start, history, best, seen, computed_before = 0, [], None, 0, 0
     _recover_state(state_dir)
     if (state_dir / "state.json").exists():
         with full_embeddings(acc.unwrap_model(model), compact):
-            start, history, best, seen = _restore(state_dir, model, opt, sched)
+            start, history, best, seen, computed_before = _restore(state_dir, model, opt, sched)
 
     selecting = cfg.select_best and all(s.dev_features is not None for s in sets.values())
+    computed = 0  # rows this process computed since (re)start
+
+    def computed_total() -> int:  # a collective: every process calls it at the same step
+        here = computed
+        if world > 1:
+            here = int(acc.reduce(torch.tensor(here, device=device), reduction="sum").item())
+        return computed_before + here
+
     model.train()
     t0 = time.perf_counter()
     for i in range(start, plan.total):
         task, idx = plan.step(i)
         s = sets[task]
-        batch = s.family.collate([s.rows[j] for j in idx], pad_id)
+        # data parallel: every process takes its share of the same global batch (the plan is a
+        # pure function of the seed, so all processes agree on it without communicating)
+        mine = idx[rank::world] if world > 1 else idx
+        rows_here = mine or idx[:1]
+        computed += len(rows_here)
+        batch = s.family.collate([s.rows[j] for j in rows_here], pad_id)
         batch = {k: v.to(device) for k, v in batch.items()}
         with acc.autocast():
             logits = model(
@@ -249,29 +271,45 @@ def train(
             if selecting:
                 with full_embeddings(acc.unwrap_model(model), compact):
                     scores = {
-                        t: dev_score(model, st, cfg, pad_id, device) for t, st in sets.items()
+                        t: dev_score(acc.unwrap_model(model), st, cfg, pad_id, device)
+                        for t, st in sets.items()
                     }
-                    main = float(
+                    dev_main = float(
                         np.mean([scores[t][st.spec.main_metric] for t, st in sets.items()])
                     )
-                    rec.update({"dev": scores, "dev_main": main})
-                    if best is None or main > best["dev_main"]:
-                        best = {"step": i + 1, "dev_main": main}
-                        _save_weights(acc.unwrap_model(model), state_dir / "best.safetensors")
+                    rec.update({"dev": scores, "dev_main": dev_main})
+                    if best is None or dev_main > best["dev_main"]:
+                        best = {"step": i + 1, "dev_main": dev_main}
+                        if main:
+                            _save_weights(acc.unwrap_model(model), state_dir / "best.safetensors")
+                        acc.wait_for_everyone()
             history.append(rec)
         # Only at an optimizer update: accumulated gradients are not part of the checkpoint.
         boundary = (i + 1) % cfg.grad_accum == 0
         if epoch_end or (cfg.checkpoint_every and (i + 1) % cfg.checkpoint_every == 0):
             if i + 1 < plan.total and boundary:
-                with full_embeddings(acc.unwrap_model(model), compact):
-                    _checkpoint(
-                        state_dir, acc.unwrap_model(model), opt, sched, i + 1, history, best, seen
-                    )
+                total_rows = computed_total()
+                if main:  # one writer; the others wait so nobody reads a half-written state
+                    with full_embeddings(acc.unwrap_model(model), compact):
+                        _checkpoint(
+                            state_dir,
+                            acc.unwrap_model(model),
+                            opt,
+                            sched,
+                            i + 1,
+                            history,
+                            best,
+                            seen,
+                            total_rows,
+                        )
+                acc.wait_for_everyone()
+    total_rows = computed_total()
+    acc.wait_for_everyone()
     model = acc.unwrap_model(model)
     restore_full(model, compact)
     if selecting and best is not None and (state_dir / "best.safetensors").exists():
         model.load_state_dict(load_file(str(state_dir / "best.safetensors")), strict=False)
-    return TrainResult(plan.total, history, best, seen, time.perf_counter() - t0)
+    return TrainResult(plan.total, history, best, seen, time.perf_counter() - t0, total_rows)
 
 
 def _save_weights(model: torch.nn.Module, path: Path) -> None:
@@ -295,7 +333,9 @@ def _save_weights(model: torch.nn.Module, path: Path) -> None:
         tmp.unlink(missing_ok=True)  # a failed write (full disk) leaves no partial file
 
 
-def _checkpoint(state_dir: Path, model, opt, sched, step: int, history, best, seen=0) -> None:
+def _checkpoint(
+    state_dir: Path, model, opt, sched, step: int, history, best, seen=0, computed=0
+) -> None:
     """Weights, optimizer, scheduler and RNG, written to a temp dir then renamed (atomic)."""
     tmp = state_dir.with_name(state_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -311,7 +351,15 @@ def _checkpoint(state_dir: Path, model, opt, sched, step: int, history, best, se
         # state.json last, itself renamed into place: a temp dir holding it is complete
         # (see _recover_state), even when the kill lands inside this small write
         (tmp / "state.json.part").write_text(
-            json.dumps({"step": step, "history": history, "best": best, "seen": seen})
+            json.dumps(
+                {
+                    "step": step,
+                    "history": history,
+                    "best": best,
+                    "seen": seen,
+                    "computed": computed,
+                }
+            )
         )
         os.replace(tmp / "state.json.part", tmp / "state.json")
     except BaseException:
@@ -335,7 +383,13 @@ def _restore(state_dir: Path, model, opt, sched):
     torch.set_rng_state(blob["rng"])
     if "cuda_rng" in blob and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(blob["cuda_rng"])
-    return int(meta["step"]), meta["history"], meta["best"], int(meta.get("seen", 0))
+    return (
+        int(meta["step"]),
+        meta["history"],
+        meta["best"],
+        int(meta.get("seen", 0)),
+        int(meta.get("computed", meta.get("seen", 0))),
+    )
 
 
 def _recover_state(state_dir: Path) -> None:

@@ -1,0 +1,112 @@
+"""Data-parallel training of one step: ``processes: N`` in a phase launches N workers.
+
+The step runner starts N workers through ``torch.distributed.launcher.elastic_launch`` (the API
+under ``torchrun`` and ``accelerate launch --multi_gpu``); in every worker
+``accelerate.Accelerator`` picks up the process group (NCCL on GPUs, gloo on CPUs), wraps the
+model in DDP and the trainer takes its share of each global batch. Only the main process writes
+checkpoints and the final weights; the parent waits and the executor marks the step done as for
+any other step, so resume and caching are unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from xstilts.errors import TrainingError
+
+CHILD_ENV = "XSTILTS_DISTRIBUTED_CHILD"
+
+
+def in_worker() -> bool:
+    return os.environ.get(CHILD_ENV) == "1"
+
+
+def is_main_worker() -> bool:
+    return os.environ.get("RANK", "0") == "0"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def launch(step: Any, work_dir: Path, inputs: dict[str, Path], processes: int) -> None:
+    """Run ``step`` in ``processes`` data-parallel workers; returns when all have finished."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    spec = {
+        "kind": step.kind,
+        "params": step.params,
+        "deps": step.deps,
+        "label": step.label,
+        "key": step.key,
+        "work_dir": str(work_dir),
+        "inputs": {k: str(v) for k, v in inputs.items()},
+        "threads": max(1, (os.cpu_count() or 1) // processes),
+    }
+    path = work_dir / "launch.json"
+    path.write_text(json.dumps(spec, default=str), encoding="utf-8")
+    for old in work_dir.glob("worker-error-*.txt"):
+        old.unlink()
+    config = LaunchConfig(
+        min_nodes=1,
+        max_nodes=1,
+        nproc_per_node=processes,
+        run_id=uuid.uuid4().hex,
+        rdzv_backend="c10d",
+        rdzv_endpoint=f"127.0.0.1:{_free_port()}",
+        max_restarts=0,
+        monitor_interval=0.1,
+        start_method="spawn",
+    )
+    try:
+        elastic_launch(config, _entry)(str(path))
+    except ChildFailedError as e:
+        msgs = [
+            f.read_text(encoding="utf-8").strip()
+            for f in sorted(work_dir.glob("worker-error-*.txt"))
+        ]
+        why = (msgs or [str(e).strip().splitlines()[0] if str(e).strip() else "a worker died"])[0]
+        raise TrainingError(
+            f"data-parallel training with {processes} processes failed: {why}",
+            where=step.label or step.key,
+        ) from None
+
+
+def _entry(path: str) -> None:
+    """One worker: mark it as a child, then run the step; a failure leaves its one-line reason."""
+    os.environ[CHILD_ENV] = "1"
+    spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    if "OMP_NUM_THREADS" not in os.environ:
+        import torch
+
+        torch.set_num_threads(int(spec.get("threads", 1)))
+    try:
+        _worker(spec)
+    except BaseException as e:  # the parent only sees an exit code: leave the reason beside it
+        msg = f"{type(e).__name__}: {e}".splitlines()[0]
+        rank = os.environ.get("RANK", "0")
+        (Path(spec["work_dir"]) / f"worker-error-{rank}.txt").write_text(msg, encoding="utf-8")
+        raise
+
+
+def _worker(spec: dict[str, Any]) -> None:
+    from xstilts.experiments.steps import Step, StepContext, get_runner
+
+    step = Step(spec["kind"], spec["params"], spec["deps"], spec["label"], key=spec["key"])
+    ctx = StepContext(
+        work_dir=Path(spec["work_dir"]), inputs={k: Path(v) for k, v in spec["inputs"].items()}
+    )
+    get_runner(step.kind)(step, ctx)
+
+
+if __name__ == "__main__":
+    _entry(sys.argv[1])
