@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gridkit import grid_config, shared_cache, write_fixture_tasks
+from gridkit import comparable_rows, grid_config, shared_cache, write_fixture_tasks
 
 from xstilts.experiments import executors
 from xstilts.experiments.config import parse_config
@@ -205,7 +205,7 @@ def test_plan_cli_prints_counts_and_json(grid_env, tmp_path: Path):
     assert text.count("(x3)") == 6
 
 
-@pytest.mark.full
+@pytest.mark.slow
 def test_grid_trains_each_intermediate_once_and_reruns_nothing(grid_env, monkeypatch):
     """3 intermediate x 3 target x 2 seed on the real encoder: 6 intermediate trainings."""
     calls: list[tuple[str, str]] = []
@@ -237,6 +237,9 @@ def test_grid_trains_each_intermediate_once_and_reruns_nothing(grid_env, monkeyp
     assert roles.count("intermediate") == 6  # not 18: one per set-up and seed
     assert roles.count("target") == 18 and roles.count("evaluate") == 18
     assert len(first.ran) == 42 and not first.cached
+    # frozen embeddings: checkpoints keep the 384 MB table as a digest, not a copy
+    sizes = [(p / "model.safetensors").stat().st_size for p in (out / "steps").glob("train-*")]
+    assert len(sizes) == 24 and max(sizes) < 120e6
     rows = ResultsStore(out).rows()
     assert {(r["intermediate"], r["target"], r["seed"]) for r in rows} == {
         (i, t, s) for i in INTER for t in TARGETS for s in (1, 2)
@@ -251,3 +254,45 @@ def test_grid_trains_each_intermediate_once_and_reruns_nothing(grid_env, monkeyp
     renamed = LocalExecutor().run(_plan(_with(spec, "name", "renamed")), out)
     assert calls == [] and len(renamed.cached) == 42
     assert {r["run_id"] for r in ResultsStore(out).rows()} == {"renamed"}
+
+
+def test_reuse_adopts_trainings_from_another_output_dir(grid_env, monkeypatch):
+    """A second study sharing a set-up trains nothing twice; its results equal a fresh run."""
+    from xstilts.experiments.executors import adopt_trained
+
+    calls: list[str] = []
+    real = executors.get_runner
+
+    def counting(kind: str):
+        fn = real(kind)
+
+        def run(step, ctx):
+            calls.append(step.params.get("role", kind))
+            return fn(step, ctx)
+
+        return run
+
+    monkeypatch.setattr(executors, "get_runner", counting)
+    tiny = {"max_steps": 1, "batch_size": 2, "max_examples": 4}
+    ev = {"languages": ["en"], "max_examples": 4}
+    first = grid_config(
+        intermediate=["fx-pair"], targets=["fx-topic"], seeds=[1], baseline=True,
+        inter_phase=tiny, target_phase=tiny, evaluation=ev,
+    )  # fmt: skip
+    a = grid_env["root"] / "a"
+    LocalExecutor().run(_plan(first), a)
+    # the second study evaluates more languages and adds an intermediate task
+    second = _with(_with(first, "intermediate", ["fx-pair", "fx-verb"]), "name", "second")
+    second = _with(second, "evaluation.languages", ["en", "de"])
+    b, fresh = grid_env["root"] / "b", grid_env["root"] / "fresh"
+    plan = _plan(second)
+    adopted = adopt_trained(plan, b, [a])
+    assert len(adopted) == 3  # fx-pair intermediate, its target, the baseline target
+    calls.clear()
+    LocalExecutor().run(plan, b)
+    assert calls.count("intermediate") == 1 and calls.count("target") == 1  # only fx-verb's
+    LocalExecutor().run(_plan(second), fresh)
+    assert comparable_rows(ResultsStore(b).rows()) == comparable_rows(ResultsStore(fresh).rows())
+    for key in adopted:  # hard links: no second copy of the weights on disk
+        w = b / "steps" / key / "model.safetensors"
+        assert os.stat(w).st_ino == os.stat(a / "steps" / key / "model.safetensors").st_ino

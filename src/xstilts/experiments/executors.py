@@ -9,6 +9,8 @@ with one executor can be finished by another, and a killed run resumes with eith
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,6 +96,41 @@ def refresh_labels(step: Step, out_dir: Path) -> bool:
     if changed:
         write_json(path, rows)
     return changed
+
+
+def adopt_trained(plan: Plan, out_dir: Path, sources: list[Path]) -> list[str]:
+    """Hard-link finished training steps with the same content key from other output dirs.
+
+    Keys hash everything a step computes from, so a checkpoint trained for one study is the
+    checkpoint another study would train: studies that share a baseline or an intermediate task
+    train it once. Only ``train`` steps are adopted (they carry no result rows, whose run labels
+    would belong to the other study). Returns the adopted keys.
+    """
+    store = ArtifactStore(out_dir)
+    adopted: list[str] = []
+    for step in plan.steps.values():
+        if step.kind != "train" or store.done(step.key):
+            continue
+        for src in sources:
+            other = ArtifactStore(src)
+            if not other.done(step.key):
+                continue
+            work = store.work(step.key)
+            for f in other.path(step.key).rglob("*"):
+                dest = work / f.relative_to(other.path(step.key))
+                if f.is_dir():
+                    dest.mkdir(parents=True, exist_ok=True)
+                    continue
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.unlink(missing_ok=True)
+                try:
+                    os.link(f, dest)
+                except OSError:  # another filesystem: copy
+                    shutil.copy2(f, dest)
+            os.replace(work, store.path(step.key))  # done.json came along: atomic completion
+            adopted.append(step.key)
+            break
+    return adopted
 
 
 def split_cached(plan: Plan, out_dir: Path) -> tuple[list[Step], list[Step]]:
