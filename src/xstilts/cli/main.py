@@ -136,9 +136,27 @@ def run(
         str | None, typer.Option(help="Also log to mlflow | wandb (installed separately).")
     ] = None,
     report: Annotated[bool, typer.Option(help="Write the report at the end.")] = True,
+    reuse: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Other output dirs whose finished trainings with the same content key are "
+            "reused (hard links); repeatable."
+        ),
+    ] = None,
 ) -> None:
     """Run what a config declares; rerun the same command to resume after any interruption."""
     cfg, p = _load(config, data_dir)
+    if reuse:
+        from xstilts.experiments.executors import adopt_trained
+
+        for d in reuse:
+            if not (d / "steps").is_dir():
+                raise XstiltsError(
+                    f"{d} is not an xstilts output directory (no steps/)", where="--reuse"
+                )
+        got = adopt_trained(p, out_dir, list(reuse))
+        if got:
+            out.print(f"reused {len(got)} finished trainings from {', '.join(map(str, reuse))}")
     _execute(
         cfg,
         p,
@@ -272,7 +290,7 @@ class _progress:
         return self.p.__exit__(*exc)
 
 
-def _report(out_dir: Path) -> None:
+def _report(out_dir: Path, report_dir: Path | None = None, answer: Path | None = None) -> None:
     from xstilts.report.build import write_report
     from xstilts.tasks.registry import all_tasks
 
@@ -280,7 +298,7 @@ def _report(out_dir: Path) -> None:
     from xstilts.evaluation.robustness import write_comparisons
 
     write_comparisons(out_dir)  # paired tests vs the baseline from the saved predictions
-    paths = write_report(out_dir, main_metric=main_metric)
+    paths = write_report(out_dir, report_dir, main_metric=main_metric, answer=answer)
     for name in ("report.md", "report.html"):
         if name in paths:
             out.print(f"  report: {paths[name]}")
@@ -326,13 +344,24 @@ def results(
 
 
 @app.command()
-def report(out_dir: Annotated[Path, typer.Argument(help="Output directory of a run.")]) -> None:
+def report(
+    out_dir: Annotated[Path, typer.Argument(help="Output directory of a run.")],
+    to: Annotated[
+        Path | None, typer.Option("--to", help="Report directory (default: DIR/report).")
+    ] = None,
+    answer: Annotated[
+        Path | None,
+        typer.Option(help="Markdown file with a study's written answer, shown first."),
+    ] = None,
+) -> None:
     """Write the report (Markdown, HTML, CSV, LaTeX, plots) of a run."""
     if not (out_dir / "results").is_dir():
         raise XstiltsError(
             "no results here (run `xstilts run CONFIG --out DIR` first)", where=str(out_dir)
         )
-    _report(out_dir)
+    if answer is not None and not answer.is_file():
+        raise XstiltsError("no such file", where=f"--answer {answer}")
+    _report(out_dir, to, answer)
 
 
 @app.command()

@@ -21,6 +21,7 @@ import pandas as pd
 from xstilts.experiments.results import ResultsStore
 from xstilts.report import data as D
 from xstilts.report import plots as P
+from xstilts.report.effects import alignment_effects, effect_tables, grouped_gap_table
 from xstilts.report.page import CSS
 from xstilts.report.table import Table
 from xstilts.report.tables import (
@@ -57,8 +58,11 @@ def write_report(
     main_metric: Mapping[str, str] | None = None,
     config: Mapping[str, Any] | str | Path | None = None,
     versions: Mapping[str, str] | None = None,
+    answer: str | Path | None = None,
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.html``, ``tables/*.{csv,tex}``, ``plots/*.png``.
+
+    ``answer``: a Markdown file (a study's written answer) placed after the summary.
 
     ``report_dir`` defaults to ``<out_dir>/report``. Returns ``{relative name: path}`` for every
     file written. ``config`` is a mapping, YAML text or a YAML file (default:
@@ -74,6 +78,7 @@ def write_report(
         config=config if config is not None else _default_config(out_dir),
         versions=versions,
         source=out_dir.name,
+        answer=Path(answer).read_text(encoding="utf-8") if answer else None,
     )
 
 
@@ -85,11 +90,14 @@ def write_report_frame(
     config: Mapping[str, Any] | str | Path | None = None,
     versions: Mapping[str, str] | None = None,
     source: str = "",
+    answer: str | None = None,
 ) -> dict[str, Path]:
     """``write_report`` for a frame already in memory (tests, notebooks, merged stores)."""
     rdir = Path(report_dir)
     written: dict[str, Path] = {}
     sections = build_sections(df, rdir, written, main_metric=main_metric, source=source)
+    if answer:
+        sections.insert(1, answer_section(answer))
     sections.append(_setup_section(config, versions))
     title = "xstilts report" + (f": {source}" if source else "")
     md = render_markdown(title, sections, rdir)
@@ -135,6 +143,7 @@ def build_sections(
     agg = Section("aggregate", "Aggregate")
     perlang = Section("languages", "Per-language results")
     robust = Section("robustness", "Robustness")
+    effects = Section("effects", "Effects of intermediate training (per seed, with intervals)")
     align = Section("alignment", "Cross-lingual alignment")
     headline: list[str] = []
 
@@ -198,6 +207,17 @@ def build_sections(
                 robust.blocks.append(
                     Block("figure", curve, f"{t}: score vs. perturbation rate{label}")
                 )
+            found = effect_tables(df, t, main_metric, model=model)
+            for by in ("script", "resource", "language"):
+                for attacks in (False, True):
+                    g = grouped_gap_table(df, t, main_metric, by=by, model=model, attacks=attacks)
+                    if not g.empty and (by == "language" or len(g.columns) > 1):
+                        found.append(g)
+            if found:
+                effects.blocks.append(Block("h3", f"{t}{label}"))
+            for et in found:
+                save_table(et)
+                effects.blocks.append(Block("table", et))
             if (tr["metric"] == "delta_vs_baseline").any():  # xstilts.evaluation.robustness
                 pt = paired_table(df, t, model=model)
                 if not pt.empty:
@@ -218,12 +238,50 @@ def build_sections(
                     align.blocks.append(
                         Block("figure", lc, f"Alignment metrics per layer (★ best layer){label}")
                     )
+            for tb in alignment_effects(df, model=model):
+                save_table(tb)
+                align.blocks.append(Block("table", tb))
             cka = save_plot(f"cka_languages{sfx}", P.cka_by_language, df, model=model)
             if cka:
                 align.blocks.append(Block("figure", cka, f"CKA per layer and language{label}"))
 
     summary.blocks[0].value.extend(headline)
-    return [s for s in (summary, main, agg, perlang, robust, align) if s.blocks]
+    return [s for s in (summary, main, agg, perlang, robust, effects, align) if s.blocks]
+
+
+def answer_section(markdown: str) -> Section:
+    """A study's written answer (Markdown subset: ``###`` headings, ``-`` bullets, paragraphs)."""
+    sec = Section("answer", "Answer")
+    para: list[str] = []
+    bullets: list[str] = []
+
+    def flush() -> None:
+        if para:
+            sec.blocks.append(Block("text", " ".join(para)))
+            para.clear()
+        if bullets:
+            sec.blocks.append(Block("bullets", list(bullets)))
+            bullets.clear()
+
+    for raw in markdown.splitlines():
+        line = raw.rstrip()
+        if line.startswith("#"):
+            flush()
+            sec.blocks.append(Block("h3", line.lstrip("#").strip()))
+        elif line.lstrip().startswith(("- ", "* ")):
+            if para:
+                flush()
+            bullets.append(line.lstrip()[2:].strip())
+        elif not line.strip():
+            flush()
+        elif bullets and raw.startswith("  "):  # a bullet's continuation line
+            bullets[-1] += " " + line.strip()
+        else:
+            if bullets:
+                flush()
+            para.append(line.strip())
+    flush()
+    return sec
 
 
 def _summary_lines(d: pd.DataFrame, source: str) -> list[str]:

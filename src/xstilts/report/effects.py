@@ -1,0 +1,469 @@
+"""Effect sizes for studies: what intermediate training changes, with intervals over seeds.
+
+Every number is computed per seed first (a seed's mean over the non-English languages both
+set-ups were evaluated on), then summarised over seeds as mean [95% t-interval] with a paired
+t-test against the baseline of the same seed. Breakdowns regroup the same per-language rows by
+script and by resource class (xstilts.evaluation.languages), so a study's answer can say whether a
+gap depends on the writing system or on how well resourced a language is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from xstilts.evaluation.languages import GROUPINGS
+from xstilts.report import data as D
+from xstilts.report.stats import paired_pvalue, significance_mark, summarize
+from xstilts.report.table import Cell, Row, Table
+from xstilts.report.tables import _select_model, _slug
+
+CLEAN_LABEL = "Clean"
+
+
+def condition_rows(
+    df: pd.DataFrame,
+    target: str,
+    main_metric: Mapping[str, str] | None = None,
+    *,
+    model: str | None = None,
+    source_language: str = "en",
+) -> tuple[pd.DataFrame, str]:
+    """Per-language scores of ``target`` outside the training language, one row per
+    (model, intermediate, seed, language, condition); the condition is ``none`` (clean), a
+    perturbation label or an attack label (scored by accuracy under attack)."""
+    d = _select_model(D.prepare(df), model)
+    rows = D.task_rows(d)
+    metric = D.resolve_main_metrics(rows, main_metric).get(target, "accuracy")
+    t = rows[(rows["task"] == target) & ~rows["language"].isin([D.AVG, source_language])]
+    scored = t[t["kind"].isin(["clean", "perturbed"]) & (t["metric"] == metric)]
+    att = t[(t["kind"] == "attack") & (t["metric"] == D.ATTACK_SCORE)]
+    f = pd.concat([scored, att])
+    if f.empty:
+        return f, metric
+    f = f[f["split"] == D.pick_split(f)]
+    cols = ["model", "intermediate", "seed", "language", "perturbation", "value"]
+    return f[cols].rename(columns={"perturbation": "condition"}), metric
+
+
+def _setups(f: pd.DataFrame) -> list[tuple[str, str]]:
+    keys = sorted({(m, i) for m, i in zip(f["model"], f["intermediate"], strict=True)})
+    order = {n: k for k, n in enumerate(D.order_intermediates([i for _, i in keys]))}
+    return sorted(keys, key=lambda k: (k[0], order.get(k[1], 99)))
+
+
+def _conditions(f: pd.DataFrame) -> list[str]:
+    return [D.CLEAN, *D.order_perturbations(c for c in f["condition"].unique() if c != D.CLEAN)]
+
+
+def _per_seed_mean(f: pd.DataFrame, langs: set[str]) -> pd.Series:
+    """Seed -> mean over ``langs`` (a seed missing one of them is dropped: equal footing)."""
+    g = f[f["language"].isin(langs)]
+    counts = g.groupby("seed")["language"].nunique()
+    full = counts[counts == len(langs)].index
+    return g[g["seed"].isin(full)].groupby("seed")["value"].mean()
+
+
+def _common_languages(f: pd.DataFrame, cond: str, setups: list[tuple[str, str]]) -> set[str]:
+    out: set[str] | None = None
+    for m, i in setups:
+        langs = set(f[(f["model"] == m) & (f["intermediate"] == i) & (f["condition"] == cond)][
+            "language"
+        ])  # fmt: skip
+        out = langs if out is None else out & langs
+    return out or set()
+
+
+def _ci_cell(
+    diff: pd.Series | None, p: float = math.nan, scale: float = 100.0, dec: int = 1
+) -> Cell:
+    """``mean [low, high]`` of per-seed values (points), with the significance mark of ``p``."""
+    if diff is None or len(diff) == 0:
+        return Cell()
+    sm = summarize(diff.to_numpy(dtype=float) * scale)
+    text = f"{sm.mean:+.{dec}f}"
+    if sm.n > 1:
+        text += f" [{sm.ci_low:+.{dec}f}, {sm.ci_high:+.{dec}f}]"
+    return Cell(
+        text=text,
+        mark=significance_mark(p),
+        rank=sm.mean,
+        mean=sm.mean,
+        std=sm.std,
+        n=sm.n,
+        ci_low=sm.ci_low,
+        ci_high=sm.ci_high,
+        p_value=p,
+    )
+
+
+def _paired(a: pd.Series | None, b: pd.Series | None) -> tuple[pd.Series | None, float]:
+    if a is None or b is None:
+        return None, math.nan
+    common = a.index.intersection(b.index)
+    if not len(common):
+        return None, math.nan
+    return a.loc[common] - b.loc[common], paired_pvalue(a, b)
+
+
+def effect_tables(
+    df: pd.DataFrame,
+    target: str,
+    main_metric: Mapping[str, str] | None = None,
+    *,
+    model: str | None = None,
+) -> list[Table]:
+    """Δ score and Δ robustness gap of each intermediate task against the baseline.
+
+    Table 1, per condition: Δ = intermediate − baseline of the non-English mean score.
+    Table 2, per perturbation/attack: Δ gap = gap(intermediate) − gap(baseline), gap = clean −
+    perturbed on the same languages; negative means intermediate training made the model more
+    robust (it loses less under that perturbation).
+    """
+    f, metric = condition_rows(df, target, main_metric, model=model)
+    if f.empty or D.BASELINE not in set(f["intermediate"]):
+        return []
+    setups = _setups(f)
+    conds = _conditions(f)
+    sfx = f"_{_slug(model)}" if model else ""
+    many = len({m for m, _ in setups}) > 1
+    labels = [CLEAN_LABEL if c == D.CLEAN else c for c in conds]
+    score = Table(
+        name=f"effects_{_slug(target)}{sfx}",
+        title=f"{target}: Δ {metric} vs. baseline (points, non-English mean) per condition"
+        + (f" — {model}" if model else ""),
+        corner="Intermediate task",
+        columns=labels,
+    )
+    gap = Table(
+        name=f"effects_gap_{_slug(target)}{sfx}",
+        title=f"{target}: Δ robustness gap vs. baseline (points; negative = more robust)"
+        + (f" — {model}" if model else ""),
+        corner="Intermediate task",
+        columns=labels[1:],
+        higher_is_better=[False] * (len(labels) - 1),
+    )
+    means: dict[tuple[str, str, str], pd.Series] = {}
+    for c in conds:
+        langs = _common_languages(f, c, setups)
+        for m, i in setups:
+            sel = f[(f["model"] == m) & (f["intermediate"] == i) & (f["condition"] == c)]
+            if langs:
+                means[(m, i, c)] = _per_seed_mean(sel, langs)
+    clean_langs = {c: _common_languages(f, c, setups) & _common_languages(f, D.CLEAN, setups)
+                   for c in conds[1:]}  # fmt: skip
+
+    def gap_series(m: str, i: str, c: str, relative: bool = False) -> pd.Series | None:
+        langs = clean_langs[c]
+        if not langs:
+            return None
+        sel = f[(f["model"] == m) & (f["intermediate"] == i)]
+        cl = _per_seed_mean(sel[sel["condition"] == D.CLEAN], langs)
+        pe = _per_seed_mean(sel[sel["condition"] == c], langs)
+        common = cl.index.intersection(pe.index)
+        if not len(common):
+            return None
+        g = cl.loc[common] - pe.loc[common]
+        return g / cl.loc[common] if relative else g
+
+    rel = Table(
+        name=f"effects_relgap_{_slug(target)}{sfx}",
+        title=f"{target}: Δ relative robustness gap vs. baseline (points of % lost; negative = "
+        "more robust)" + (f" — {model}" if model else ""),
+        corner="Intermediate task",
+        columns=labels[1:],
+        higher_is_better=[False] * (len(labels) - 1),
+    )
+    for m, i in setups:
+        if i == D.BASELINE or (m, D.BASELINE) not in setups:
+            continue
+        rcells = []
+        for c in conds[1:]:
+            diff, p = _paired(gap_series(m, i, c, True), gap_series(m, D.BASELINE, c, True))
+            rcells.append(_ci_cell(diff, p))
+        rel.rows.append(Row(D.row_label(m, i, many), rcells))
+        cells = []
+        for c in conds:
+            diff, p = _paired(means.get((m, i, c)), means.get((m, D.BASELINE, c)))
+            cells.append(_ci_cell(diff, p))
+        score.rows.append(Row(D.row_label(m, i, many), cells))
+        gcells = []
+        for c in conds[1:]:
+            diff, p = _paired(gap_series(m, i, c), gap_series(m, D.BASELINE, c))
+            gcells.append(_ci_cell(diff, p))
+        gap.rows.append(Row(D.row_label(m, i, many), gcells))
+    note = (
+        "Per seed: mean over the non-English languages every set-up was evaluated on for that "
+        "condition; then mean [95% t-interval] over seeds of the paired difference with the "
+        "baseline of the same seed; * p < 0.05, ** p < 0.01 (paired t-test over seeds)."
+    )
+    score.notes.append(note)
+    gap.notes.append(note)
+    gap.notes.append("Gap = clean − perturbed score on the same languages and rows.")
+    rel.notes.append(note)
+    rel.notes.append(
+        "Relative gap = (clean − perturbed) / clean: the share of the clean score lost, which "
+        "does not favour a model for having less to lose."
+    )
+    return [t for t in (score, gap, rel) if not t.empty]
+
+
+def grouped_gap_table(
+    df: pd.DataFrame,
+    target: str,
+    main_metric: Mapping[str, str] | None = None,
+    *,
+    by: str = "script",
+    model: str | None = None,
+    attacks: bool = False,
+) -> Table:
+    """Robustness gap per language group (``script``, ``resource`` or ``language``), per set-up.
+
+    Per seed and language: clean − mean over the perturbations evaluated on that language (or
+    over the attacks with ``attacks=True``); then the mean over the group's languages; cells show
+    mean [95% t-interval] over seeds and, in parentheses, the gap relative to the clean score.
+    """
+    f, _ = condition_rows(df, target, main_metric, model=model)
+    if f.empty:
+        return Table(f"gap_by_{by}", "", "", [])
+    noisy = f["condition"].str.startswith("attack:")
+    pert = f[(f["condition"] != D.CLEAN) & (noisy if attacks else ~noisy)]
+    clean = f[f["condition"] == D.CLEAN]
+    group: Callable[[str], str] = (lambda x: x) if by == "language" else GROUPINGS[by]
+    keys = ["model", "intermediate", "seed", "language"]
+    per = (
+        clean.groupby(keys)["value"].mean().rename("clean").to_frame()
+        .join(pert.groupby(keys)["value"].mean().rename("noisy"), how="inner")
+        .reset_index()
+    )  # fmt: skip
+    if per.empty:
+        return Table(f"gap_by_{by}", "", "", [])
+    per["group"] = [group(x) for x in per["language"]]
+    per["gap"] = per["clean"] - per["noisy"]
+    groups = (
+        D.order_languages(per["group"].unique())
+        if by == "language"
+        else sorted(per["group"].unique(), key=_group_order(by))
+    )
+    setups = _setups(per)
+    many = len({m for m, _ in setups}) > 1
+    what = "attacks (accuracy under attack)" if attacks else "perturbations"
+    table = Table(
+        name=f"gap_by_{by}{'_attack' if attacks else ''}_{_slug(target)}"
+        + (f"_{_slug(model)}" if model else ""),
+        title=f"{target}: robustness gap by {by} under {what} (points; relative gap in brackets)"
+        + (f" — {model}" if model else ""),
+        corner="Intermediate task",
+        columns=[f"{g} ({_members(per, g)})" if by != "language" else g for g in groups],
+        higher_is_better=[False] * len(groups),
+    )
+    for m, i in setups:
+        cells = []
+        for g in groups:
+            sel = per[(per["model"] == m) & (per["intermediate"] == i) & (per["group"] == g)]
+            if sel.empty:
+                cells.append(Cell())
+                continue
+            by_seed = sel.groupby("seed")[["gap", "clean"]].mean()
+            c = _ci_cell(by_seed["gap"])
+            rel = float(np.mean(by_seed["gap"] / by_seed["clean"])) * 100
+            c.text = c.text.replace("+", "") + f" ({rel:.0f}%)"  # a gap, not a change
+            cells.append(c)
+        table.rows.append(
+            Row(D.row_label(m, i, many), cells, "baseline" if i == D.BASELINE else "")
+        )
+    table.mark_best(skip_kinds=())
+    table.notes.append(
+        "Per seed and language: clean − perturbed score (mean over the "
+        + ("attacks" if attacks else "perturbations")
+        + " evaluated on that language), averaged over the group's languages; mean [95% "
+        "t-interval] over seeds; relative gap = gap / clean score. Bold: smallest gap per column."
+    )
+    if by == "resource":
+        table.notes.append(
+            "Resource classes of Joshi et al. (2020): 5 = best resourced, 0 = least."
+        )
+    return table
+
+
+def _members(per: pd.DataFrame, g: str) -> str:
+    return " ".join(D.order_languages(per.loc[per["group"] == g, "language"].unique()))
+
+
+def _group_order(by: str) -> Callable[[str], tuple]:
+    if by == "resource":
+        return lambda g: (g == "other", -int(g.split()[-1]) if g != "other" else 0)
+    return lambda g: (g == "other", g != "Latin", g)
+
+
+# -- alignment ------------------------------------------------------------------------------
+
+ALIGN_DELTA_METRICS = ("tatoeba_acc", "retrieval_acc", "pair_margin", "lang_id_acc", "bucc_f1")
+
+
+def _align_rows(df: pd.DataFrame, model: str | None) -> pd.DataFrame:
+    d = _select_model(D.prepare(df), model)
+    a = d[(d["kind"] == "alignment") & d["layer"].notna()].copy()
+    a["layer"] = a["layer"].astype(int)
+    return a
+
+
+def alignment_delta_table(
+    df: pd.DataFrame,
+    metric: str,
+    task: str,
+    *,
+    model: str | None = None,
+    reference: str = D.BASELINE,
+) -> Table:
+    """Per layer: Δ ``metric`` of each intermediate checkpoint against the pretrained encoder
+    (the ``reference`` set-up) on the same inputs, clean and per perturbation; for ``cka`` the
+    similarity to the pretrained encoder itself (1 = unchanged). Mean [95% t-interval] over seeds.
+    """
+    a = _align_rows(df, model)
+    a = a[(a["metric"] == metric) & (a["task"] == task) & (a["language"] == D.AVG)]
+    sfx = f"_{_slug(model)}" if model else ""
+    name = f"align_{_slug(metric)}_{_slug(task)}{sfx}"
+    if a.empty:
+        return Table(name, "", "", [])
+    layers = sorted(a["layer"].unique())
+    cka = metric == "cka"
+    table = Table(
+        name=name,
+        title=(
+            f"{task}: CKA with the pretrained encoder per layer (1 = unchanged)"
+            if cka
+            else f"{task}: Δ {metric} vs. the pretrained encoder per layer"
+        )
+        + (f" — {model}" if model else ""),
+        corner="Checkpoint [perturbation]",
+        columns=[f"L{x}" for x in layers],
+        higher_is_better=[metric not in D.LOWER_IS_BETTER] * len(layers),
+    )
+    scale = D.scale_of(metric)
+    dec = 3 if cka or scale == 1.0 else 1
+    for inter in D.order_intermediates(a["intermediate"].unique()):
+        if inter == reference and not cka:
+            continue
+        for pert in _clean_first(a["perturbation"].unique()):
+            mine = a[(a["intermediate"] == inter) & (a["perturbation"] == pert)]
+            if mine.empty or (cka and inter == reference):
+                continue
+            ref = a[(a["intermediate"] == reference) & (a["perturbation"] == pert)]
+            cells = []
+            for layer in layers:
+                s = mine[mine["layer"] == layer].groupby("seed")["value"].mean()
+                if cka:
+                    c = _ci_cell(s, scale=1.0, dec=dec)
+                    c.text = c.text.replace("+", "")
+                    cells.append(c)
+                    continue
+                r = ref[ref["layer"] == layer].groupby("seed")["value"].mean()
+                if len(r) == 1 and len(s) > 1:  # one pretrained encoder for every seed
+                    r = pd.Series(float(r.iloc[0]), index=s.index)
+                diff, p = _paired(s, r)
+                cells.append(_ci_cell(diff, p, scale=scale, dec=dec))
+            label = inter if pert == D.CLEAN else f"{inter} [{pert}]"
+            table.rows.append(Row(label, cells))
+    table.notes.append(
+        "Mean [95% t-interval] over seeds; Δ is paired with the pretrained encoder's value on "
+        "the same inputs (the pretrained encoder is the same for every seed, so the interval is "
+        "the spread of the intermediate checkpoints); * p < 0.05, ** p < 0.01."
+        + (" ×100." if scale == 100 and not cka else "")
+    )
+    return table
+
+
+def _clean_first(perts) -> list[str]:
+    return (
+        [D.CLEAN, *[p for p in D.order_perturbations(perts) if p != D.CLEAN]]
+        if D.CLEAN in set(perts)
+        else D.order_perturbations(perts)
+    )
+
+
+def alignment_group_table(
+    df: pd.DataFrame,
+    metric: str,
+    task: str,
+    layer: int,
+    *,
+    by: str = "script",
+    model: str | None = None,
+    reference: str = D.BASELINE,
+) -> Table:
+    """Δ ``metric`` at one layer vs. the pretrained encoder, by language group (clean and per
+    perturbation); mean [95% t-interval] over seeds of the per-seed group means."""
+    a = _align_rows(df, model)
+    a = a[(a["metric"] == metric) & (a["task"] == task) & (a["layer"] == layer)]
+    a = a[~a["language"].isin([D.AVG, "all"])]
+    name = f"align_{_slug(metric)}_{_slug(task)}_L{layer}_by_{by}" + (
+        f"_{_slug(model)}" if model else ""
+    )
+    if a.empty:
+        return Table(name, "", "", [])
+    group: Callable[[str], str] = (lambda x: x) if by == "language" else GROUPINGS[by]
+    a["group"] = [group(x) for x in a["language"]]
+    groups = (
+        D.order_languages(a["group"].unique())
+        if by == "language"
+        else sorted(a["group"].unique(), key=_group_order(by))
+    )
+    members = {g: " ".join(D.order_languages(a.loc[a["group"] == g, "language"].unique()))
+               for g in groups}  # fmt: skip
+    table = Table(
+        name=name,
+        title=f"{task}: Δ {metric} at layer {layer} vs. the pretrained encoder, by {by}"
+        + (f" — {model}" if model else ""),
+        corner="Checkpoint [perturbation]",
+        columns=[g if by == "language" else f"{g} ({members[g]})" for g in groups],
+    )
+    scale = D.scale_of(metric)
+    for inter in D.order_intermediates(a["intermediate"].unique()):
+        if inter == reference:
+            continue
+        for pert in _clean_first(a["perturbation"].unique()):
+            cells = []
+            for g in groups:
+                sel = a[(a["group"] == g) & (a["perturbation"] == pert)]
+                s = sel[sel["intermediate"] == inter].groupby("seed")["value"].mean()
+                r = sel[sel["intermediate"] == reference].groupby("seed")["value"].mean()
+                if len(r) == 1 and len(s) > 1:
+                    r = pd.Series(float(r.iloc[0]), index=s.index)
+                diff, p = _paired(s, r)
+                cells.append(_ci_cell(diff, p, scale=scale))
+            if any(not c.empty for c in cells):
+                label = inter if pert == D.CLEAN else f"{inter} [{pert}]"
+                table.rows.append(Row(label, cells))
+    table.notes.append(
+        "Per seed: mean over the group's languages of (checkpoint − pretrained); mean [95% "
+        "t-interval] over seeds; * p < 0.05, ** p < 0.01 (paired t-test over seeds)."
+    )
+    return table
+
+
+def alignment_effects(df: pd.DataFrame, *, model: str | None = None) -> list[Table]:
+    """Per input set: Δ per layer for each alignment metric (CKA as similarity), and the
+    retrieval Δ at the last layer by script and by resource class."""
+    a = _align_rows(df, model)
+    if a.empty or D.BASELINE not in set(a["intermediate"]) or a["intermediate"].nunique() < 2:
+        return []
+    out: list[Table] = []
+    for task in sorted(a["task"].unique()):
+        metrics = set(a.loc[a["task"] == task, "metric"])
+        for metric in (*ALIGN_DELTA_METRICS, "cka"):
+            if metric in metrics:
+                t = alignment_delta_table(df, metric, task, model=model)
+                if not t.empty:
+                    out.append(t)
+        retrieval = next((m for m in ("tatoeba_acc", "retrieval_acc") if m in metrics), None)
+        if retrieval:
+            last = int(a.loc[(a["task"] == task) & (a["metric"] == retrieval), "layer"].max())
+            for by in ("script", "resource"):
+                t = alignment_group_table(df, retrieval, task, last, by=by, model=model)
+                if not t.empty and len(t.columns) > 1:
+                    out.append(t)
+    return out
