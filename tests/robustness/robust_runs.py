@@ -132,7 +132,8 @@ class Run:
     def rows(self) -> list[dict]:
         from xstilts.experiments.results import ResultsStore
 
-        return ResultsStore(self.out).rows()
+        # runs that share an output dir (to share a checkpoint) each read their own rows
+        return [r for r in ResultsStore(self.out).rows() if r["run_id"] == self.config["name"]]
 
     def step_dir(self, key: str) -> Path:
         return self.out / "steps" / key
