@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: setup demo test lint bench browser clean
+.PHONY: setup demo test lint bench studies browser clean
 
 setup: $(VENV)/.installed
 
@@ -33,6 +33,11 @@ test: setup browser
 lint: setup
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/ruff check src tests benchmarks scripts
+
+# The five research questions at small scale (about 2 hours on 2 cores), then their reports.
+studies: setup
+	PATH=$(CURDIR)/$(BIN):$$PATH scripts/run_small_studies.sh runs/studies
+	PATH=$(CURDIR)/$(BIN):$$PATH scripts/report_studies.sh runs/studies
 
 bench: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/run_all.py
