@@ -34,7 +34,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/ruff check src tests benchmarks scripts
 
-# The five research questions at small scale (about 2 hours on 2 cores), then their reports.
+# The five research questions at small scale (4-5 hours on 2 cores), then their reports.
 studies: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/run_small_studies.sh runs/studies
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/report_studies.sh runs/studies
