@@ -42,8 +42,10 @@ def perturb_examples(
     if pert["name"] == REAL_TYPOS:
         return real_typos_examples(examples, spec, pert, lang, data_dir)
 
+    # Templates filled in first: the key must see the dictionary of this language (its digest).
+    params = expand_params(pert.get("params") or {}, lang, data_dir)
     key = content_key(
-        perturbation_key(pert["name"], pert.get("params") or {}, pert.get("seed", 0)),
+        perturbation_key(pert["name"], params, pert.get("seed", 0)),
         pert.get("fields"),
         spec.name,
         spec.family,
@@ -59,7 +61,7 @@ def perturb_examples(
         examples,
         spec.family,
         pert["name"],
-        expand_params(pert.get("params") or {}, lang, data_dir),
+        params,
         lang,
         pert.get("seed", 0),
         fields=pert.get("fields"),
