@@ -32,9 +32,11 @@ class PhaseConfig(BaseModel):
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
     checkpoint_every: int = 0  # steps between resumable checkpoints (0: only at epoch ends)
     # Data-parallel processes for this phase (one per GPU; torchrun + accelerate). Each global
-    # batch of ``batch_size`` rows is split across them, so results match one process up to
-    # floating-point reduction order; not part of the step key (like the checkpoint interval).
+    # batch of ``batch_size`` rows is split across them; with ``batch_size`` a multiple of
+    # ``processes`` and no dropout, results match one process up to floating-point reduction
+    # order (uneven shares are averaged per process). Not part of the step key (like the
+    # checkpoint interval).
     processes: int = Field(1, ge=1)
-    head_dropout: float | None = Field(None, ge=0.0, lt=1.0)  # None: the head's default (0.1)
+    head_dropout: float | None = Field(None, ge=0.0, lt=1.0)  # None: the head's own default
     group_by_length: bool = True
     eval_batch_size: int = 64

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from xstilts.errors import TrainingError
+from xstilts.errors import ConfigError, TrainingError
 
 CHILD_ENV = "XSTILTS_DISTRIBUTED_CHILD"
 
@@ -28,7 +28,8 @@ def in_worker() -> bool:
 
 
 def is_main_worker() -> bool:
-    return os.environ.get("RANK", "0") == "0"
+    """True outside launched workers (whatever ``RANK`` a scheduler set) and on rank 0."""
+    return not in_worker() or os.environ.get("RANK", "0") == "0"
 
 
 def _free_port() -> int:
@@ -39,9 +40,15 @@ def _free_port() -> int:
 
 def launch(step: Any, work_dir: Path, inputs: dict[str, Path], processes: int) -> None:
     """Run ``step`` in ``processes`` data-parallel workers; returns when all have finished."""
+    import torch
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
+    if torch.cuda.is_available() and processes > torch.cuda.device_count():
+        raise ConfigError(
+            f"processes: {processes} but only {torch.cuda.device_count()} GPU(s) are visible",
+            where=f"{step.label or step.key}: phase.processes",
+        )
     spec = {
         "kind": step.kind,
         "params": step.params,
@@ -50,7 +57,8 @@ def launch(step: Any, work_dir: Path, inputs: dict[str, Path], processes: int) -
         "key": step.key,
         "work_dir": str(work_dir),
         "inputs": {k: str(v) for k, v in inputs.items()},
-        "threads": max(1, (os.cpu_count() or 1) // processes),
+        # the caller's thread budget (an executor may have lowered it), shared by the workers
+        "threads": max(1, torch.get_num_threads() // processes),
     }
     path = work_dir / "launch.json"
     path.write_text(json.dumps(spec, default=str), encoding="utf-8")
@@ -70,15 +78,26 @@ def launch(step: Any, work_dir: Path, inputs: dict[str, Path], processes: int) -
     try:
         elastic_launch(config, _entry)(str(path))
     except ChildFailedError as e:
-        msgs = [
-            f.read_text(encoding="utf-8").strip()
-            for f in sorted(work_dir.glob("worker-error-*.txt"))
-        ]
-        why = (msgs or [str(e).strip().splitlines()[0] if str(e).strip() else "a worker died"])[0]
         raise TrainingError(
-            f"data-parallel training with {processes} processes failed: {why}",
+            f"data-parallel training with {processes} processes failed: {_failure(work_dir, e)}",
             where=step.label or step.key,
         ) from None
+    finally:  # launcher files must not end up in the step's output (nor be hard-linked by --reuse)
+        path.unlink(missing_ok=True)
+        for f in work_dir.glob("worker-error-*.txt"):
+            f.unlink()
+
+
+def _failure(work_dir: Path, e: Any) -> str:
+    """The first failed worker's own reason; the others usually only saw their peer vanish."""
+    rank, _ = e.get_first_failure()
+    first = work_dir / f"worker-error-{rank}.txt"
+    files = sorted(work_dir.glob("worker-error-*.txt"), key=lambda f: f.stat().st_mtime)
+    for f in [first, *files]:
+        if f.exists():
+            return f.read_text(encoding="utf-8").strip()
+    text = str(e).strip()
+    return text.splitlines()[0] if text else "a worker died"
 
 
 def _entry(path: str) -> None:

@@ -53,7 +53,7 @@ class TrainResult:
     best: dict[str, Any] | None
     examples_seen: int
     seconds: float
-    rows_computed: int = 0  # forward/backward rows summed over processes (= examples_seen)
+    rows_computed: int = 0  # forward/backward rows summed over processes
 
 
 ProgressFn = Callable[[int, int, float], None]  # (step, total, loss)
@@ -282,7 +282,8 @@ def train(
                         best = {"step": i + 1, "dev_main": dev_main}
                         if main:
                             _save_weights(acc.unwrap_model(model), state_dir / "best.safetensors")
-                        acc.wait_for_everyone()
+                    # Every rank reaches this barrier, even if its own dev score differs slightly.
+                    acc.wait_for_everyone()
             history.append(rec)
         # Only at an optimizer update: accumulated gradients are not part of the checkpoint.
         boundary = (i + 1) % cfg.grad_accum == 0
