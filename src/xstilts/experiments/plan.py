@@ -13,6 +13,7 @@ from typing import Any
 
 from xstilts.align.plan import add_align_steps
 from xstilts.data.sources import resolve_local
+from xstilts.errors import ConfigError
 from xstilts.experiments.config import ExperimentConfig
 from xstilts.experiments.pipeline import check_languages
 from xstilts.experiments.retrieval import add_retrieve_steps, retrieval_tasks
@@ -152,8 +153,10 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
 
     for i, att in enumerate(cfg.attacks):
         check_attack(att.model_dump(), f"attacks[{i}].params")
+        _check_subset(att.languages, targets, f"attacks[{i}].languages")
     for i, pert in enumerate(cfg.perturbations):
         check_perturbation(pert.name, pert.params, f"perturbations[{i}]")
+        _check_subset(pert.languages, targets, f"perturbations[{i}].languages")
     for model_name in cfg.model_names():
         ref = resolve_model(model_name)
         if cfg.pooling:
@@ -311,6 +314,27 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
                         )
     add_align_steps(plan, cfg, common, ddir)  # xstilts.align: after the train steps it consumes
     return plan
+
+
+def _check_subset(langs: list[str] | None, targets: list[str], where: str) -> None:
+    """A language no target has would silently drop the perturbation or attack: an error."""
+    if not langs or not targets:
+        return
+    from xstilts.data.sources import language_pairs, supports_pairs
+
+    known: set[str] = set()
+    for t in targets:
+        spec = get_task(t)
+        known |= set(spec.languages) | (
+            set(language_pairs(spec)) if supports_pairs(spec) else set()
+        )
+    bad = [lang for lang in langs if lang not in known]
+    if bad:
+        raise ConfigError(
+            f"unknown language(s) {', '.join(bad)}: no target has them "
+            f"(targets: {', '.join(targets)})",
+            where=where,
+        )
 
 
 def eval_languages(cfg: ExperimentConfig, spec, targets: list[str]) -> list[str]:
