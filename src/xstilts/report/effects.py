@@ -17,9 +17,9 @@ import pandas as pd
 
 from xstilts.evaluation.languages import GROUPINGS
 from xstilts.report import data as D
-from xstilts.report.stats import paired_pvalue, significance_mark, summarize
+from xstilts.report.stats import paired_pvalue, summarize
 from xstilts.report.table import Cell, Row, Table
-from xstilts.report.tables import _select_model, _slug
+from xstilts.report.tables import _fmt, _select_model, _slug, stats_cell
 
 CLEAN_LABEL = "Clean"
 
@@ -78,26 +78,21 @@ def _common_languages(f: pd.DataFrame, cond: str, setups: list[tuple[str, str]])
 
 
 def _ci_cell(
-    diff: pd.Series | None, p: float = math.nan, scale: float = 100.0, dec: int = 1
+    diff: pd.Series | None,
+    p: float = math.nan,
+    scale: float = 100.0,
+    dec: int = 1,
+    signed: bool = True,
 ) -> Cell:
-    """``mean [low, high]`` of per-seed values (points), with the significance mark of ``p``."""
+    """``mean [low, high]`` of per-seed values (points), with the significance mark of ``p``;
+    ``signed=False`` for a level (a gap, a similarity) rather than a change."""
     if diff is None or len(diff) == 0:
         return Cell()
     sm = summarize(diff.to_numpy(dtype=float) * scale)
-    text = f"{sm.mean:+.{dec}f}"
+    text = _fmt(sm.mean, dec, signed)
     if sm.n > 1:
-        text += f" [{sm.ci_low:+.{dec}f}, {sm.ci_high:+.{dec}f}]"
-    return Cell(
-        text=text,
-        mark=significance_mark(p),
-        rank=sm.mean,
-        mean=sm.mean,
-        std=sm.std,
-        n=sm.n,
-        ci_low=sm.ci_low,
-        ci_high=sm.ci_high,
-        p_value=p,
-    )
+        text += f" [{_fmt(sm.ci_low, dec, signed)}, {_fmt(sm.ci_high, dec, signed)}]"
+    return stats_cell(sm, text, p)
 
 
 def _paired(a: pd.Series | None, b: pd.Series | None) -> tuple[pd.Series | None, float]:
@@ -122,6 +117,7 @@ def effect_tables(
     Table 2, per perturbation/attack: Δ gap = gap(intermediate) − gap(baseline), gap = clean −
     perturbed on the same languages; negative means intermediate training made the model more
     robust (it loses less under that perturbation).
+    Table 3: as table 2 for the relative gap (gap / clean score).
     """
     f, metric = condition_rows(df, target, main_metric, model=model)
     if f.empty or D.BASELINE not in set(f["intermediate"]):
@@ -254,7 +250,7 @@ def grouped_gap_table(
     table = Table(
         name=f"gap_by_{by}{'_attack' if attacks else ''}_{_slug(target)}"
         + (f"_{_slug(model)}" if model else ""),
-        title=f"{target}: robustness gap by {by} under {what} (points; relative gap in brackets)"
+        title=f"{target}: robustness gap by {by} under {what} (points [95% interval], relative gap in parentheses)"
         + (f" — {model}" if model else ""),
         corner="Intermediate task",
         columns=[f"{g} ({_members(per, g)})" if by != "language" else g for g in groups],
@@ -268,9 +264,9 @@ def grouped_gap_table(
                 cells.append(Cell())
                 continue
             by_seed = sel.groupby("seed")[["gap", "clean"]].mean()
-            c = _ci_cell(by_seed["gap"])
+            c = _ci_cell(by_seed["gap"], signed=False)
             rel = float(np.mean(by_seed["gap"] / by_seed["clean"])) * 100
-            c.text = c.text.replace("+", "") + f" ({rel:.0f}%)"  # a gap, not a change
+            c.text += f" ({rel:.0f}%)"
             cells.append(c)
         table.rows.append(
             Row(D.row_label(m, i, many), cells, "baseline" if i == D.BASELINE else "")
@@ -357,8 +353,7 @@ def alignment_delta_table(
             for layer in layers:
                 s = mine[mine["layer"] == layer].groupby("seed")["value"].mean()
                 if cka:
-                    c = _ci_cell(s, scale=1.0, dec=dec)
-                    c.text = c.text.replace("+", "")
+                    c = _ci_cell(s, scale=1.0, dec=dec, signed=False)
                     cells.append(c)
                     continue
                 r = ref[ref["layer"] == layer].groupby("seed")["value"].mean()

@@ -39,14 +39,21 @@ def value_cell(
         text += f" ± {sm.std:.{dec}f}"
         if ci:
             text += f" [{sm.ci_low:.{dec}f}, {sm.ci_high:.{dec}f}]"
+    return stats_cell(sm, text)
+
+
+def stats_cell(sm: Summary, text: str, p: float = math.nan) -> Cell:
+    """A cell showing ``text`` that carries the summary's statistics and the mark of ``p``."""
     return Cell(
         text=text,
+        mark=significance_mark(p),
         rank=sm.mean,
         mean=sm.mean,
         std=sm.std,
         n=sm.n,
         ci_low=sm.ci_low,
         ci_high=sm.ci_high,
+        p_value=p,
     )
 
 
@@ -67,17 +74,7 @@ def delta_cell(
         sm = summarize(d)
         p = paired_pvalue(x, base)
         text = _fmt(sm.mean, dec, True) + (f" ± {sm.std:.{dec}f}" if sm.n > 1 else "")
-        return Cell(
-            text=text,
-            mark=significance_mark(p),
-            rank=sm.mean,
-            mean=sm.mean,
-            std=sm.std,
-            n=sm.n,
-            ci_low=sm.ci_low,
-            ci_high=sm.ci_high,
-            p_value=p,
-        )
+        return stats_cell(sm, text, p)
     sx = summarize(x.to_numpy(dtype=float) * scale)
     sb = summarize(base.to_numpy(dtype=float) * scale)
     mean = sx.mean - sb.mean
