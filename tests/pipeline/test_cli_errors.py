@@ -79,6 +79,15 @@ def test_unknown_language(tmp_path):
     one_line_error(cli("plan", str(cfg)), "evaluation.languages", "xx")
 
 
+def test_unknown_perturbation_language(tmp_path):
+    cfg = write(
+        tmp_path / "c.yaml",
+        "target: xnli\nperturbations:\n"
+        "  - {name: char_swap, params: {rate: 0.1}, languages: [de, qq]}\n",
+    )
+    one_line_error(cli("plan", str(cfg)), "perturbations[0].languages", "qq")
+
+
 def test_unknown_model(tmp_path):
     cfg = write(tmp_path / "c.yaml", f"target: xnli\nmodel: {tmp_path}/no-such-model\n")
     one_line_error(cli("plan", str(cfg)), "model", "no-such-model")
