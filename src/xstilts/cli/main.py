@@ -147,6 +147,7 @@ def run(
     """Run what a config declares; rerun the same command to resume after any interruption."""
     cfg, p = _load(config, data_dir)
     if reuse:
+        from xstilts.experiments.atomic import disk_errors
         from xstilts.experiments.executors import adopt_trained
 
         for d in reuse:
@@ -154,7 +155,8 @@ def run(
                 raise XstiltsError(
                     f"{d} is not an xstilts output directory (no steps/)", where="--reuse"
                 )
-        got = adopt_trained(p, out_dir, list(reuse))
+        with disk_errors(out_dir):
+            got = adopt_trained(p, out_dir, list(reuse))
         if got:
             out.print(f"reused {len(got)} finished trainings from {', '.join(map(str, reuse))}")
     _execute(

@@ -9,8 +9,6 @@ with one executor can be finished by another, and a killed run resumes with eith
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,19 +113,7 @@ def adopt_trained(plan: Plan, out_dir: Path, sources: list[Path]) -> list[str]:
             other = ArtifactStore(src)
             if not other.done(step.key):
                 continue
-            work = store.work(step.key)
-            for f in other.path(step.key).rglob("*"):
-                dest = work / f.relative_to(other.path(step.key))
-                if f.is_dir():
-                    dest.mkdir(parents=True, exist_ok=True)
-                    continue
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.unlink(missing_ok=True)
-                try:
-                    os.link(f, dest)
-                except OSError:  # another filesystem: copy
-                    shutil.copy2(f, dest)
-            os.replace(work, store.path(step.key))  # done.json came along: atomic completion
+            store.adopt(step.key, other)
             adopted.append(step.key)
             break
     return adopted

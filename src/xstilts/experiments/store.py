@@ -39,5 +39,28 @@ class ArtifactStore:
         os.replace(work, final)
         return final
 
+    def adopt(self, key: str, other: ArtifactStore) -> Path:
+        """Take ``other``'s finished step ``key`` as ours: its files hard-linked (copied across
+        filesystems) into a fresh work dir, then moved into place like :meth:`finish`."""
+        src = other.path(key)
+        work = self.path(key).with_name(key + ".work")
+        shutil.rmtree(work, ignore_errors=True)  # leftovers of an attempt of our own
+        work.mkdir(parents=True)
+        for f in src.rglob("*"):
+            dest = work / f.relative_to(src)
+            if f.is_dir():
+                dest.mkdir(parents=True, exist_ok=True)
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(f, dest)
+            except OSError:
+                shutil.copy2(f, dest)
+        final = self.path(key)
+        if final.exists():  # unfinished (no done.json), else we would not adopt
+            shutil.rmtree(final)
+        os.replace(work, final)  # done.json came along: atomic completion
+        return final
+
     def meta(self, key: str) -> dict[str, Any]:
         return json.loads((self.path(key) / "done.json").read_text())
