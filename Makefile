@@ -39,7 +39,9 @@ studies: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/run_small_studies.sh runs/studies
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/report_studies.sh runs/studies
 
+# Peers (TextAttack, Ray) go into the venv for the benchmarks only; never project dependencies.
 bench: setup
+	VENV=$(VENV) bash benchmarks/setup_peers.sh
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/run_all.py
 
 clean:
