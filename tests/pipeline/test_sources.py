@@ -126,3 +126,20 @@ def test_feature_cache_is_reused(tmp_path, monkeypatch):
     c = cache_mod.cached_features("k2", build)
     assert len(calls) == 2 and a == b == c
     assert list((tmp_path / "cache" / "features").iterdir())
+
+
+def test_label_sorted_marc_gives_a_balanced_first_n(shared_data):
+    """MARC's files hold 1,000 negative rows, then neutral, then positive: a first-N subset must
+    not be one class, and the full set must be the file's rows, each once."""
+    from collections import Counter
+
+    from xstilts.tasks.registry import get_task
+
+    spec = get_task("marc")
+    head, _ = load_examples(spec, "test", "zh", shared_data, limit=150)
+    assert Counter(ex["label"] for ex in head) == {"negative": 50, "neutral": 50, "positive": 50}
+    full, _ = load_examples(spec, "test", "zh", shared_data)
+    assert len(full) == 3000 and len({ex["id"] for ex in full}) == 3000
+    assert Counter(ex["label"] for ex in full) == {
+        lab: 1000 for lab in ("negative", "neutral", "positive")
+    }

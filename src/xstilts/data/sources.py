@@ -8,6 +8,7 @@ so one plain TSV can serve as a 70/30 train/test pair.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 from pathlib import Path
@@ -91,6 +92,22 @@ def _slice(examples: list[dict], src_params: dict[str, Any]) -> list[dict]:
     return [examples[i] for i in keep]
 
 
+# Source params applied here, after reading, rather than by the reader.
+ORDER_PARAMS = ("slice", "slice_seed", "interleave_labels")
+
+
+def _interleave_labels(examples: list[dict], src_params: dict[str, Any]) -> list[dict]:
+    """Round-robin over labels, each in file order: a file sorted by label (MARC) then gives a
+    balanced first-N subset (``max_examples``) instead of one class; the full set is unchanged."""
+    if not src_params.get("interleave_labels"):
+        return examples
+    groups: dict[Any, list[dict]] = {}
+    for ex in examples:
+        groups.setdefault(json.dumps(ex.get("label"), sort_keys=True), []).append(ex)
+    queues = list(groups.values())
+    return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
+
+
 def load_examples(
     spec: TaskSpec, split: str, lang: str, data_dir: Path | None, *, limit: int | None = None
 ) -> tuple[list[dict[str, Any]], str]:
@@ -107,16 +124,16 @@ def load_examples(
             if path is None:
                 tried.append(_format_path(src.path, spec, lang))
                 continue
-            reader_params = {
-                k: v for k, v in src.params.items() if k not in ("slice", "slice_seed")
-            }
+            reader_params = {k: v for k, v in src.params.items() if k not in ORDER_PARAMS}
             examples = _slice(
                 read_source(src.model_copy(update={"params": reader_params}), spec, path),
                 src.params,
             )
+            examples = _interleave_labels(examples, src.params)
             fp = (
                 _file_fingerprint(path)
                 + f":{src.params.get('slice')}:{src.params.get('slice_seed')}"
+                + (":interleaved" if src.params.get("interleave_labels") else "")
             )
         else:
             try:
