@@ -6,6 +6,7 @@ An intermediate checkpoint has the same key for every target that starts from it
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -74,13 +75,15 @@ class Plan:
 
 
 def _data_fp(task: str, split: str, lang: str, data_dir: Path | None) -> str:
-    """Cheap fingerprint of a split's local file (path, size, mtime) for step keys."""
+    """Cheap fingerprint of a split for step keys: the local file (path, size, mtime) and the
+    source params that change what is read from it (columns, labels, slices, row order)."""
     spec = get_task(task)
     for src in spec.split_sources(split, lang):
         path = resolve_local(src, spec, lang, data_dir)
         if path is not None:
             st = path.stat()
-            return f"{path}:{st.st_size}:{st.st_mtime_ns}"
+            params = json.dumps(src.params, sort_keys=True, default=str) if src.params else ""
+            return f"{path}:{st.st_size}:{st.st_mtime_ns}" + (f":{params}" if params else "")
         if src.hf is not None:
             return f"hf:{src.hf.path}:{src.hf.name}:{src.hf.split}"
     return "missing"
