@@ -143,3 +143,21 @@ def test_label_sorted_marc_gives_a_balanced_first_n(shared_data):
     assert Counter(ex["label"] for ex in full) == {
         lab: 1000 for lab in ("negative", "neutral", "positive")
     }
+
+
+def test_step_fingerprint_sees_source_params(shared_data, monkeypatch):
+    """Editing how a file is read (here: MARC's row order) must change the data fingerprint in
+    step keys, or cached evaluations of the old reading are served."""
+    from xstilts.experiments import plan as plan_mod
+    from xstilts.tasks.registry import get_task
+
+    spec = get_task("marc")
+    before = plan_mod._data_fp("marc", "test", "zh", shared_data)
+    test = [
+        s.model_copy(update={"params": {**s.params, "interleave_labels": False}})
+        for s in spec.splits["test"]
+    ]
+    edited = spec.model_copy(update={"splits": {**spec.splits, "test": test}})
+    monkeypatch.setattr(plan_mod, "get_task", lambda name, **kw: edited)
+    after = plan_mod._data_fp("marc", "test", "zh", shared_data)
+    assert before != after and before.split(":")[0] == after.split(":")[0]  # same file
