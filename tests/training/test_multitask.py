@@ -200,10 +200,18 @@ def test_shipped_configs_plan_without_the_hub(name, monkeypatch):
             if s.kind == "train" and s.params["role"] == "target"
         }
         assert "tatoeba" not in targets and "xnli" in targets
-        xnli = next(
-            s for s in plan.steps.values() if s.kind == "train" and s.params["tasks"] == ["xnli"]
-        )
-        assert xnli.params["phase"]["learning_rate"] == 5e-6  # task override applied
+
+        def target_phase(task: str) -> dict:
+            return next(
+                s.params["phase"]
+                for s in plan.steps.values()
+                if s.kind == "train" and s.params["tasks"] == [task]
+            )
+
+        # task overrides applied over the target phase (jiant's XTREME recipe)
+        assert target_phase("xnli")["epochs"] == 2 and target_phase("pawsx")["epochs"] == 5
+        assert target_phase("xquad")["grad_accum"] == 4 and target_phase("xnli")["grad_accum"] == 8
+        assert target_phase("xquad")["max_length"] == 384
     else:
         models = {s.params["model"]["name"] for s in plan.steps.values()}
         assert len(models) == 4
