@@ -94,7 +94,7 @@ def test_report_places_the_answer_and_the_effects(tmp_path):
 
     answer = (
         "### Short answer\nIntermediate training **helps**.\n\n- gap: -1.0 point per seed\n"
-        "  - in <b>de</b>: -2.0\n"
+        "  - in <b>de</b>: -2.0\n\n| set-up | acc |\n|---|---|\n| baseline | 57.8 |\n"
     )
     paths = write_report_frame(_frame(), tmp_path, main_metric={"xnli": "accuracy"}, answer=answer)
     md = paths["report.md"].read_text(encoding="utf-8")
@@ -104,6 +104,7 @@ def test_report_places_the_answer_and_the_effects(tmp_path):
     start = page.index('<section id="answer">')
     sec = page[start : page.index("</section>", start)]
     assert "<h3>Short answer</h3>" in sec and "<strong>helps</strong>" in sec
+    assert "<td>baseline</td>" in sec  # Markdown tables become HTML tables
     assert "<li>gap: -1.0 point per seed\n<ul>\n<li>in &lt;b&gt;de&lt;/b&gt;: -2.0</li>" in sec
     assert (tmp_path / "tables" / "gap_by_script_xnli.csv").exists()
 

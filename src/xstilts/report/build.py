@@ -371,7 +371,9 @@ def render_html(title: str, sections: list[Section]) -> str:
             if b.kind == "text":
                 body.append(f"<p>{e(b.value)}</p>")
             elif b.kind == "markdown":  # raw HTML in the Markdown is escaped, not passed through
-                body.append(MarkdownIt("commonmark", {"html": False}).render(b.value))
+                body.append(
+                    MarkdownIt("commonmark", {"html": False}).enable("table").render(b.value)
+                )
             elif b.kind == "bullets":
                 body.append(
                     '<ul class="summary">' + "".join(f"<li>{e(x)}</li>" for x in b.value) + "</ul>"
