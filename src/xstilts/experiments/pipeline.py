@@ -309,12 +309,17 @@ def _gold(ex: dict) -> Any:
     return None
 
 
+def known_languages(spec: TaskSpec) -> set[str]:
+    """The task's languages plus, for MLQA-style tasks, its context-question language pairs."""
+    from xstilts.data.sources import language_pairs, supports_pairs
+
+    return set(spec.languages) | (set(language_pairs(spec)) if supports_pairs(spec) else set())
+
+
 def check_languages(spec: TaskSpec, langs: list[str] | None, where: str) -> list[str]:
     if langs is None:
         return list(spec.languages)
-    from xstilts.data.sources import language_pairs, supports_pairs
-
-    known = set(spec.languages) | (set(language_pairs(spec)) if supports_pairs(spec) else set())
+    known = known_languages(spec)
     bad = [lang for lang in langs if lang not in known]
     if bad:
         raise ConfigError(

@@ -16,7 +16,7 @@ from xstilts.align.plan import add_align_steps
 from xstilts.data.sources import resolve_local
 from xstilts.errors import ConfigError
 from xstilts.experiments.config import ExperimentConfig
-from xstilts.experiments.pipeline import check_languages
+from xstilts.experiments.pipeline import check_languages, known_languages
 from xstilts.experiments.retrieval import add_retrieve_steps, retrieval_tasks
 from xstilts.experiments.steps import Step
 from xstilts.models.encoder import resolve_model
@@ -323,14 +323,7 @@ def _check_subset(langs: list[str] | None, targets: list[str], where: str) -> No
     """A language no target has would silently drop the perturbation or attack: an error."""
     if not langs or not targets:
         return
-    from xstilts.data.sources import language_pairs, supports_pairs
-
-    known: set[str] = set()
-    for t in targets:
-        spec = get_task(t)
-        known |= set(spec.languages) | (
-            set(language_pairs(spec)) if supports_pairs(spec) else set()
-        )
+    known = set().union(*(known_languages(get_task(t)) for t in targets))
     bad = [lang for lang in langs if lang not in known]
     if bad:
         raise ConfigError(
@@ -358,7 +351,7 @@ def eval_languages(cfg: ExperimentConfig, spec, targets: list[str]) -> list[str]
     check_languages(
         spec.model_copy(update={"languages": sorted(known)}), asked, "evaluation.languages"
     )
-    keep = set(spec.languages) | (set(language_pairs(spec)) if pairs else set())
+    keep = known_languages(spec)
     out = [lang for lang in asked if lang in keep]
     if expand:
         mono = [lang for lang in out if lang in spec.languages]

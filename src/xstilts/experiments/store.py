@@ -34,10 +34,7 @@ class ArtifactStore:
         work, final = self.work(key), self.path(key)
         (work / "done.json").write_text(json.dumps(meta, indent=2, default=str))
         shutil.rmtree(work / "train_state", ignore_errors=True)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(work, final)
-        return final
+        return _into_place(work, final)
 
     def adopt(self, key: str, other: ArtifactStore) -> Path:
         """Take ``other``'s finished step ``key`` as ours: its files hard-linked (copied across
@@ -56,11 +53,15 @@ class ArtifactStore:
                 os.link(f, dest)
             except OSError:
                 shutil.copy2(f, dest)
-        final = self.path(key)
-        if final.exists():  # unfinished (no done.json), else we would not adopt
-            shutil.rmtree(final)
-        os.replace(work, final)  # done.json came along: atomic completion
-        return final
+        return _into_place(work, self.path(key))  # done.json came along: atomic completion
 
     def meta(self, key: str) -> dict[str, Any]:
         return json.loads((self.path(key) / "done.json").read_text())
+
+
+def _into_place(work: Path, final: Path) -> Path:
+    """Rename a finished work dir onto its final name, replacing an unfinished leftover."""
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(work, final)
+    return final
