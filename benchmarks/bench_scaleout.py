@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_result  # noqa: E402
+from _common import emit, run_child, write_result  # noqa: E402
 from bench_grid import count, run  # noqa: E402
 
 
@@ -51,12 +51,60 @@ def config(a) -> dict:
     }
 
 
+def child_threads(a) -> dict:
+    """Seconds per training step (batch 16, length 64, the bench's phase) at ``a.threads``.
+
+    Two parallel one-thread steps can at best take ``t(1) / (2 * t(1) / t(n))`` of two sequential
+    n-thread steps, i.e. ``speed-up(n) / 2`` for n = 2: the ceiling for any scheduler here.
+    """
+    import time
+
+    import torch
+
+    torch.set_num_threads(a.threads)
+    from xstilts.experiments.pipeline import add_task_head, build_model
+    from xstilts.models.encoder import resolve_model
+    from xstilts.tasks.registry import get_task
+
+    torch.manual_seed(0)
+    ref = resolve_model("offline")
+    model, _ = build_model(ref, {})
+    add_task_head(model, get_task("xnli"), ref.pooling)
+    model.freeze_embeddings()
+    x = torch.randint(5, 20000, (16, 64))
+    mask = torch.ones_like(x)
+
+    def step() -> None:
+        model("xnli", input_ids=x, attention_mask=mask).float().logsumexp(-1).mean().backward()
+
+    step()
+    t = time.perf_counter()
+    for _ in range(a.reps):
+        step()
+    return {"threads": a.threads, "seconds_per_step": round((time.perf_counter() - t) / a.reps, 4)}
+
+
+def thread_scaling(cpus: int) -> dict:
+    one = run_child([__file__, "--child-threads", "1"])["seconds_per_step"]
+    many = run_child([__file__, "--child-threads", str(cpus)])["seconds_per_step"]
+    return {
+        "seconds_per_step": {"1": one, str(cpus): many},
+        f"speedup_{cpus}_threads": round(one / many, 3),
+        "best_possible_ratio_two_parallel_steps": round(one / (2 * many), 3) if cpus == 2 else None,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--child-threads", dest="threads", type=int)
+    ap.add_argument("--reps", type=int, default=6)
     a = ap.parse_args()
+    if a.threads:
+        emit(child_threads(a))
+        return
     payload: dict = {"settings": vars(a), "goal": "ray wall <= 0.65x local (sequential)"}
     have_ray = importlib.util.find_spec("ray") is not None
     have_exec = importlib.util.find_spec("xstilts.experiments.ray_executor") is not None
@@ -76,6 +124,8 @@ def main() -> None:
                 "local": {"seconds": round(local, 1), "steps": count(tmp / "local")},
                 "ray": {"seconds": round(ray, 1), "steps": count(tmp / "ray")},
                 "ratio": {"wall_ray/local": round(ray / local, 3)},
+                # why the ratio is what it is: how well one step already uses all the cores
+                "thread_scaling": thread_scaling(a.cpus),
             }
         )
     finally:

@@ -44,6 +44,7 @@ def predict(
             batch = family.collate([rows[i] for i in idx], pad_id)
             batch = {k: v.to(device) for k, v in batch.items()}
             logits = model(task, **{k: v for k, v in batch.items() if k not in NOT_MODEL_INPUTS})
+            logits = logits.float()  # a bf16 model: decode (argmax ties, span sums) in fp32
             for i, p in zip(idx, family.decode(logits, batch), strict=True):
                 preds[i] = p
             if return_logits:

@@ -38,6 +38,9 @@ class EvalConfig(Strict):
     max_examples: int | None = None
     batch_size: int = 64
     save_predictions: bool = True
+    # bf16: weights and activations in bfloat16 (decoding and scoring stay float32). About 3-4x
+    # faster on GPUs and on CPUs with AMX; scores may move by a few tenths of a point.
+    precision: Literal["fp32", "bf16"] = "fp32"
 
 
 class PerturbationSpec(Strict):
@@ -92,6 +95,7 @@ class RetrievalConfig(Strict):
     batch_size: int = 64
     max_length: int = 128
     k: int | None = None  # BUCC margin neighbours (default 4) / ranking cut-off (default 20)
+    precision: Literal["fp32", "bf16"] = "fp32"  # encoder in bf16; pooling and search in fp32
     heldout_seed: int = 13  # BUCC: which half of dev tunes the threshold
 
 

@@ -22,7 +22,12 @@ from xstilts.experiments.atomic import safe_join
 from xstilts.experiments.results import ResultRow
 from xstilts.experiments.steps import STEP_KINDS, Step, StepContext
 from xstilts.models.encoder import EncoderRef, load_encoder, load_tokenizer
-from xstilts.models.model import MultiTaskModel, load_state, save_checkpoint
+from xstilts.models.model import (
+    MultiTaskModel,
+    inference_dtype,
+    load_state,
+    save_checkpoint,
+)
 from xstilts.tasks.family import get_family
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.spec import TaskSpec
@@ -196,6 +201,7 @@ def run_evaluate(step: Step, ctx: StepContext) -> list[ResultRow]:
     ckpt = ctx.inputs["checkpoint"]
     model, tok = build_model(ref, p)
     load_state(model, ckpt, encoder_only=False)
+    model.to(dtype=inference_dtype(p.get("precision", "fp32")))
     model.eval()
     head_labels = model.head_specs.get(spec.name, {}).get("params", {}).get("labels")
     if head_labels is not None and head_labels != spec.labels:

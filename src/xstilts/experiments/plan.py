@@ -262,6 +262,8 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
                         ],
                         "task_fp": _task_fp(target),
                     }
+                    if cfg.evaluation.precision != "fp32":  # fp32 keys stay as they were
+                        ev["precision"] = cfg.evaluation.precision
                     plan.add(
                         Step(
                             "evaluate",

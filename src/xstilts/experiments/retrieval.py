@@ -47,7 +47,7 @@ from xstilts.evaluation.retrieval import (
 from xstilts.experiments.results import ResultRow
 from xstilts.experiments.steps import STEP_KINDS, Step, StepContext
 from xstilts.models.encoder import EncoderRef
-from xstilts.models.model import MultiTaskModel
+from xstilts.models.model import MultiTaskModel, inference_dtype
 from xstilts.tasks.family import get_family
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.spec import TaskSpec
@@ -116,7 +116,7 @@ def embed(
         idx = order[s : s + batch_size]
         x, mask = pad_ids([ids[i] for i in idx], pad)
         x, mask = x.to(device), mask.to(device)
-        hs = model.encode(x, mask, output_hidden_states=True).hidden_states[layer]
+        hs = model.encode(x, mask, output_hidden_states=True).hidden_states[layer].float()
         m = mask.unsqueeze(-1).to(hs.dtype)
         pooled = (hs * m).sum(1) / m.sum(1).clamp(min=1e-6)
         out[idx] = pooled.float().cpu()
@@ -267,7 +267,7 @@ def run_retrieve(step: Step, ctx: StepContext) -> list[ResultRow]:
     if "checkpoint" in ctx.inputs:
         load_state(model, ctx.inputs["checkpoint"], encoder_only=True)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model.to(device)
+    model.to(device, dtype=inference_dtype(p.get("precision", "fp32")))
     layer = p.get("layer")
     if layer is None:
         layer = default_layer(ref.name, int(model.encoder.config.num_hidden_layers))
@@ -491,6 +491,7 @@ def add_retrieve_steps(
             "k": k,
             "heldout_seed": rc.heldout_seed,
             "checkpoint": checkpoint,
+            **({"precision": rc.precision} if rc.precision != "fp32" else {}),
             "data": [_fp(spec, split, lang, ddir) for lang in langs],
             "labels": {
                 "run_id": cfg.name,

@@ -57,6 +57,11 @@ class MultiTaskModel(nn.Module):
             p.requires_grad_(False)
 
 
+def inference_dtype(precision: str) -> torch.dtype:
+    """The weight dtype for an inference ``precision`` (validated by the configs' Literal)."""
+    return {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
+
+
 def _key(task: str) -> str:
     return task.replace(".", "_")
 
