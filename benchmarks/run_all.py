@@ -30,8 +30,11 @@ def headline(name: str, blob: dict) -> dict:
         }
     if name == "attack":
         return {k: v["speedup_wall_per_example"] for k, v in r.items()}
-    if name == "scaleout" and blob.get("status") != "ran":
-        return {"status": blob.get("status")}
+    if name == "scaleout":
+        if blob.get("status") != "ran":
+            return {"status": blob.get("status")}
+        ceiling = blob["thread_scaling"]["best_possible_ratio_two_parallel_steps"]
+        return r | {"ceiling_from_thread_scaling": ceiling}
     return r
 
 
