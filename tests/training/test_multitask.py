@@ -212,6 +212,10 @@ def test_shipped_configs_plan_without_the_hub(name, monkeypatch):
         assert target_phase("xnli")["epochs"] == 2 and target_phase("pawsx")["epochs"] == 5
         assert target_phase("xquad")["grad_accum"] == 4 and target_phase("xnli")["grad_accum"] == 8
         assert target_phase("xquad")["max_length"] == 384
+        # jiant's selection: 500 dev examples every 1,000 updates, patience 30
+        sel = {k: target_phase("panx")[k] for k in ("eval_every", "early_stopping_patience")}
+        assert sel == {"eval_every": 1000, "early_stopping_patience": 30}
+        assert target_phase("panx")["dev_max_examples"] == 500
     else:
         models = {s.params["model"]["name"] for s in plan.steps.values()}
         assert len(models) == 4

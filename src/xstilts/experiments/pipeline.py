@@ -138,7 +138,9 @@ def run_train(step: Step, ctx: StepContext) -> list[ResultRow]:
         )
         dev_ex = dev_feats = None
         if cfg.select_best and cfg.dev_split and spec.has_split(cfg.dev_split, lang):
-            dev_ex, dfp = load_examples(spec, cfg.dev_split, lang, _data_dir(p))
+            dev_ex, dfp = load_examples(
+                spec, cfg.dev_split, lang, _data_dir(p), limit=cfg.dev_max_examples
+            )
             dev_feats = featurize(
                 spec,
                 dev_ex,

@@ -29,7 +29,11 @@ UNKEYED_PARAMS = ("labels", "cache_features")
 UNKEYED_PHASE = ("checkpoint_every", "processes")
 # Phase fields added after artefacts existed: left out of the key while at their default, so
 # adding them does not invalidate every finished step.
-DEFAULT_OMITTED_PHASE = {"head_dropout": None}
+DEFAULT_OMITTED_PHASE = {
+    "head_dropout": None,
+    "early_stopping_patience": None,
+    "dev_max_examples": None,
+}
 
 
 def key_params(params: dict[str, Any]) -> dict[str, Any]:

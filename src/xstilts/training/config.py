@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class PhaseConfig(BaseModel):
@@ -25,8 +25,14 @@ class PhaseConfig(BaseModel):
     max_examples: int | None = None  # first N training rows (after any slice)
     train_split: str = "train"  # e.g. "test" to train on XNLI's labelled English test rows
     dev_split: str | None = "dev"  # English dev for model selection (true zero-shot); None: last
+    dev_max_examples: int | None = Field(None, ge=1)  # first N dev rows (jiant: 500); None: all
     select_best: bool = True
-    eval_every: Literal["epoch", "end"] = "epoch"
+    # English dev evaluations (for selecting the best weights): at each epoch's end, only at the
+    # end, or every N optimizer updates (and at the end), as jiant evaluates every 1,000 steps
+    eval_every: Literal["epoch", "end"] | int = "epoch"
+    # stop when this many dev evaluations in a row bring no improvement (jiant's early
+    # stopping); the best weights are kept. None: train to the end
+    early_stopping_patience: int | None = Field(None, ge=1)
     sampler: str = "proportional"  # multi-task: proportional | temperature | uniform | weights
     sampler_params: dict[str, Any] = Field(default_factory=dict)
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
@@ -40,3 +46,17 @@ class PhaseConfig(BaseModel):
     head_dropout: float | None = Field(None, ge=0.0, lt=1.0)  # None: the head's own default
     group_by_length: bool = True
     eval_batch_size: int = 64
+
+    @field_validator("eval_every")
+    @classmethod
+    def _positive_interval(cls, v: str | int) -> str | int:
+        if isinstance(v, int) and v < 1:
+            raise ValueError("a step interval must be at least 1")
+        return v
+
+    @field_validator("early_stopping_patience")
+    @classmethod
+    def _needs_selection(cls, v: int | None, info: ValidationInfo) -> int | None:
+        if v is not None and not (info.data.get("select_best") and info.data.get("dev_split")):
+            raise ValueError("early stopping needs dev evaluations: select_best and a dev_split")
+        return v

@@ -266,7 +266,9 @@ def train(
         if progress:
             progress(i + 1, plan.total, float(loss.detach()))
         epoch_end = (i + 1) % plan.epoch_steps == 0 or i + 1 == plan.total
-        if epoch_end and (cfg.eval_every == "epoch" or i + 1 == plan.total):
+        # Only at an optimizer update: accumulated gradients are not part of the checkpoint.
+        boundary = (i + 1) % cfg.grad_accum == 0
+        if _evaluation_due(cfg, i + 1, plan, epoch_end, boundary):
             rec: dict[str, Any] = {"step": i + 1, "loss": float(loss.detach())}
             if selecting:
                 with full_embeddings(acc.unwrap_model(model), compact):
@@ -285,8 +287,15 @@ def train(
                     # Every rank reaches this barrier, even if its own dev score differs slightly.
                     acc.wait_for_everyone()
             history.append(rec)
-        # Only at an optimizer update: accumulated gradients are not part of the checkpoint.
-        boundary = (i + 1) % cfg.grad_accum == 0
+            if selecting and cfg.early_stopping_patience and i + 1 < plan.total:
+                stale = sum(1 for r in history if "dev_main" in r and r["step"] > best["step"])
+                stop = stale >= cfg.early_stopping_patience
+                if world > 1:  # the main process decides, so every rank leaves together
+                    flag = torch.tensor(int(stop and main), device=device)
+                    stop = bool(acc.reduce(flag, reduction="sum").item())
+                if stop:
+                    rec["early_stop"] = True  # this evaluation ended training
+                    break
         if epoch_end or (cfg.checkpoint_every and (i + 1) % cfg.checkpoint_every == 0):
             if i + 1 < plan.total and boundary:
                 total_rows = computed_total()
@@ -310,7 +319,19 @@ def train(
     restore_full(model, compact)
     if selecting and best is not None and (state_dir / "best.safetensors").exists():
         model.load_state_dict(load_file(str(state_dir / "best.safetensors")), strict=False)
-    return TrainResult(plan.total, history, best, seen, time.perf_counter() - t0, total_rows)
+    steps = next((r["step"] for r in history if r.get("early_stop")), plan.total)
+    return TrainResult(steps, history, best, seen, time.perf_counter() - t0, total_rows)
+
+
+def _evaluation_due(
+    cfg: PhaseConfig, step: int, plan: Any, epoch_end: bool, boundary: bool
+) -> bool:
+    """Whether the English dev evaluation runs after training step ``step`` (1-based)."""
+    if step == plan.total:
+        return True
+    if isinstance(cfg.eval_every, int):  # every N optimizer updates
+        return boundary and (step // cfg.grad_accum) % cfg.eval_every == 0
+    return epoch_end and cfg.eval_every == "epoch"
 
 
 def _save_weights(model: torch.nn.Module, path: Path) -> None:
