@@ -84,3 +84,54 @@ def test_config_errors_and_step_keys():
     assert "early_stopping_patience" not in plain and plain["eval_every"] == "epoch"
     stopping = key_params({"phase": PhaseConfig(early_stopping_patience=3).model_dump()})
     assert stopping["phase"]["early_stopping_patience"] == 3
+
+
+class _Kill(Exception):
+    pass
+
+
+def test_early_stopping_survives_a_kill(tmp_path, monkeypatch):
+    """Killed between evaluations and resumed: the same stop, best step and weights."""
+    by_step = {3: 0.5, 6: 0.7, 9: 0.6, 12: 0.65, 15: 0.69, 18: 0.9}  # best 6, stop after 15
+    now = {"step": 0}
+
+    def fake_dev_score(model, st, cfg, pad_id, device):
+        return {st.spec.main_metric: by_step[now["step"]]}
+
+    monkeypatch.setattr(trainer_mod, "dev_score", fake_dev_score)
+    cfg = PhaseConfig(
+        learning_rate=1e-3,
+        max_steps=40,
+        batch_size=8,
+        eval_every=3,
+        early_stopping_patience=3,
+        checkpoint_every=4,
+    )
+
+    def run(work, kill_at=None):
+        def progress(i, n, loss):
+            now["step"] = i
+            if i == kill_at:
+                raise _Kill
+
+        model = _model()
+        s = TrainSet(
+            "xnli",
+            get_family("classification"),
+            get_task("xnli"),
+            _feats(80, 3, 120, 1),
+            [{}] * 12,
+            _feats(12, 3, 300, 2),
+        )
+        res = train(model, {"xnli": s}, cfg, seed=3, pad_id=1, work_dir=work, progress=progress)
+        return res, model.state_dict()
+
+    clean, w_clean = run(tmp_path / "clean")
+    assert clean.steps == 15 and clean.best["step"] == 6
+    with pytest.raises(_Kill):
+        run(tmp_path / "resumed", kill_at=10)  # after the checkpoint at 8, before the eval at 12
+    resumed, w_resumed = run(tmp_path / "resumed")
+    assert (resumed.steps, resumed.best) == (clean.steps, clean.best)
+    assert [r["step"] for r in resumed.history] == [r["step"] for r in clean.history]
+    for k in w_clean:
+        assert torch.equal(w_clean[k], w_resumed[k]), k
