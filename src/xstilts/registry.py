@@ -96,11 +96,37 @@ def _join(where: str | None, name: str) -> str:
     return f"{where}.{name}" if where else name
 
 
+_SCALAR_TAGS = {"int", "float", "str", "bool", "none", "bytes"}
+
+
+def _union_tag(part: object) -> bool:
+    """Whether a pydantic error location part names a union member (``int``, ``list[str]``),
+    not a field: those are pydantic's words, and a user never wrote them."""
+    return isinstance(part, str) and (part in _SCALAR_TAGS or "[" in part)
+
+
 def pydantic_message(exc: ValidationError) -> str:
-    """The first pydantic error as 'field.path: message' on one line."""
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err.get("loc", ()))
+    """The first pydantic error as 'field.path: message' on one line.
+
+    A value that fits no member of a union gets one error per member; they are joined into one
+    message at the field's own path ("Input should be 'epoch' or 'end', or a valid integer").
+    """
+    errors = exc.errors()
+    err = errors[0]
+    parts = tuple(err.get("loc", ()))
     msg = err.get("msg", "invalid value").removeprefix("Value error, ")
+    cut = next((i for i, p in enumerate(parts) if _union_tag(p)), None)
+    if cut is not None:
+        msgs: list[str] = []
+        for e in errors:
+            eloc = tuple(e.get("loc", ()))
+            if eloc[:cut] == parts[:cut] and len(eloc) > cut and _union_tag(eloc[cut]):
+                m = e.get("msg", "").removeprefix("Value error, ")
+                if m and m not in msgs:
+                    msgs.append(m)
+        parts = parts[:cut]
+        msg = ", or ".join([msgs[0], *(m.removeprefix("Input should be ") for m in msgs[1:])])
+    loc = ".".join(str(p) for p in parts)
     if err.get("type") == "extra_forbidden":
         msg = "unknown key"
     return f"{loc}: {msg}" if loc else msg

@@ -59,6 +59,19 @@ def test_unknown_config_key(tmp_path):
     one_line_error(cli("plan", str(cfg)), str(cfg), "phases.target.learnin_rate", "unknown key")
 
 
+def test_union_fields_name_the_field_not_pydantic_tags(tmp_path):
+    # a value that fits no member of a union: one message at the field's own path
+    cfg = write(tmp_path / "c.yaml", "target: xnli\nphases:\n  target: {eval_every: often}\n")
+    line = one_line_error(
+        cli("plan", str(cfg)), "phases.target.eval_every: Input should be 'epoch' or 'end', or a"
+    )
+    assert "literal[" not in line and "int:" not in line
+    cfg = write(tmp_path / "r.yaml", "retrieval: {tasks: [tatoeba], languages: de}\n")
+    one_line_error(
+        cli("plan", str(cfg)), "retrieval.languages: Input should be a valid list, or a valid dict"
+    )
+
+
 def test_invalid_yaml_names_line(tmp_path):
     cfg = write(tmp_path / "c.yaml", "target: xnli\nseeds: [1, 2\nmodel: x\n")
     one_line_error(cli("plan", str(cfg)), f"{cfg}:")
