@@ -245,12 +245,12 @@ def _evaluate_checkpoint(
     from xstilts.models.encoder import resolve_model
     from xstilts.models.model import inference_dtype, load_state
 
-    if str(ckpt) not in _MODEL:
+    key = (str(ckpt), precision)  # one model per precision: a bf16 cast is not undone
+    if key not in _MODEL:
         model, tok = build_model(resolve_model("offline"), {})
         load_state(model, ckpt, encoder_only=False)
-        _MODEL[str(ckpt)] = (model, tok)
-    model, tok = _MODEL[str(ckpt)]
-    model.to(dtype=inference_dtype(precision))
+        _MODEL[key] = (model.to(dtype=inference_dtype(precision)), tok)
+    model, tok = _MODEL[key]
     spec = get_task(task)
     feats = FAM.featurize(examples, tok, spec, L)
     preds = predict(model, FAM, QA_TASK, feats, batch_size=64, pad_id=tok.pad_token_id)

@@ -15,6 +15,12 @@ from xstilts.training.config import PhaseConfig
 from xstilts.training.trainer import TrainSet, train
 
 
+def _set() -> TrainSet:
+    """80 training rows, 12 dev rows (scored by the scripted ``dev_score``)."""
+    fam, spec = get_family("classification"), get_task("xnli")
+    return TrainSet("xnli", fam, spec, _feats(80, 3, 120, 1), [{}] * 12, _feats(12, 3, 300, 2))
+
+
 def _train(tmp_path, cfg: PhaseConfig, scores: list[float], monkeypatch):
     """Train the tiny model with scripted dev scores; returns (result, model, dev calls)."""
     calls: list[int] = []
@@ -26,15 +32,7 @@ def _train(tmp_path, cfg: PhaseConfig, scores: list[float], monkeypatch):
 
     monkeypatch.setattr(trainer_mod, "dev_score", fake_dev_score)
     model = _model()
-    s = TrainSet(
-        "xnli",
-        get_family("classification"),
-        get_task("xnli"),
-        _feats(80, 3, 120, 1),
-        [{}] * 12,
-        _feats(12, 3, 300, 2),
-    )
-    res = train(model, {"xnli": s}, cfg, seed=3, pad_id=1, work_dir=tmp_path)
+    res = train(model, {"xnli": _set()}, cfg, seed=3, pad_id=1, work_dir=tmp_path)
     return res, model, calls
 
 
@@ -62,13 +60,12 @@ def test_stops_after_patience_and_keeps_the_best(tmp_path, monkeypatch):
 def test_interval_counts_optimizer_updates():
     from xstilts.training.trainer import _evaluation_due
 
-    class P:
-        total, epoch_steps = 24, 12
-
     cfg = PhaseConfig(eval_every=2, grad_accum=3)  # every 2 updates = every 6 batches
-    due = [s for s in range(1, 25) if _evaluation_due(cfg, s, P, s % 12 == 0, s % 3 == 0)]
+    due = [s for s in range(1, 25) if _evaluation_due(cfg, s, 24, s % 12 == 0, s % 3 == 0)]
     assert due == [6, 12, 18, 24]
-    assert [s for s in range(1, 25) if _evaluation_due(PhaseConfig(), s, P, s % 12 == 0, True)] == [
+    assert [
+        s for s in range(1, 25) if _evaluation_due(PhaseConfig(), s, 24, s % 12 == 0, True)
+    ] == [
         12,
         24,
     ]
@@ -115,15 +112,9 @@ def test_early_stopping_survives_a_kill(tmp_path, monkeypatch):
                 raise _Kill
 
         model = _model()
-        s = TrainSet(
-            "xnli",
-            get_family("classification"),
-            get_task("xnli"),
-            _feats(80, 3, 120, 1),
-            [{}] * 12,
-            _feats(12, 3, 300, 2),
+        res = train(
+            model, {"xnli": _set()}, cfg, seed=3, pad_id=1, work_dir=work, progress=progress
         )
-        res = train(model, {"xnli": s}, cfg, seed=3, pad_id=1, work_dir=work, progress=progress)
         return res, model.state_dict()
 
     clean, w_clean = run(tmp_path / "clean")

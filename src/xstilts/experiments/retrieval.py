@@ -119,7 +119,7 @@ def embed(
         hs = model.encode(x, mask, output_hidden_states=True).hidden_states[layer].float()
         m = mask.unsqueeze(-1).to(hs.dtype)
         pooled = (hs * m).sum(1) / m.sum(1).clamp(min=1e-6)
-        out[idx] = pooled.float().cpu()
+        out[idx] = pooled.cpu()
     model.train(was_training)
     return out
 

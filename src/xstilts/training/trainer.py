@@ -268,7 +268,7 @@ def train(
         epoch_end = (i + 1) % plan.epoch_steps == 0 or i + 1 == plan.total
         # Only at an optimizer update: accumulated gradients are not part of the checkpoint.
         boundary = (i + 1) % cfg.grad_accum == 0
-        if _evaluation_due(cfg, i + 1, plan, epoch_end, boundary):
+        if _evaluation_due(cfg, i + 1, plan.total, epoch_end, boundary):
             rec: dict[str, Any] = {"step": i + 1, "loss": float(loss.detach())}
             if selecting:
                 with full_embeddings(acc.unwrap_model(model), compact):
@@ -324,10 +324,10 @@ def train(
 
 
 def _evaluation_due(
-    cfg: PhaseConfig, step: int, plan: Any, epoch_end: bool, boundary: bool
+    cfg: PhaseConfig, step: int, total: int, epoch_end: bool, boundary: bool
 ) -> bool:
     """Whether the English dev evaluation runs after training step ``step`` (1-based)."""
-    if step == plan.total:
+    if step == total:
         return True
     if isinstance(cfg.eval_every, int):  # every N optimizer updates
         return boundary and (step // cfg.grad_accum) % cfg.eval_every == 0
