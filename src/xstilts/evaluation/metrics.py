@@ -24,18 +24,30 @@ class Metric:
     inputs: tuple[str, ...]
     fn: Callable[..., dict[str, float]]
     main: str  # the key of the returned dict that is the metric's headline score
+    higher_is_better: bool = True
+    scale: float = 100.0  # factor from the stored 0..1 value to the reported number
+    bounds: tuple[float, float] = (0.0, 1.0)  # range of the stored value (intervals stay inside)
+    aggregation: str = "mean"  # how languages combine into an average
 
 
 METRICS: Registry[Metric] = Registry("metric")
 
 
 def metric(
-    name: str, *, inputs: tuple[str, ...] = ("predictions", "references"), main: str | None = None
+    name: str,
+    *,
+    inputs: tuple[str, ...] = ("predictions", "references"),
+    main: str | None = None,
+    higher_is_better: bool = True,
+    scale: float = 100.0,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    aggregation: str = "mean",
 ):
-    """Register ``fn(**inputs) -> dict`` under ``name``."""
+    """Register ``fn(**inputs) -> dict`` under ``name`` with how its values read and combine."""
 
     def deco(fn: Callable[..., dict[str, float]]):
-        METRICS.register(name)(Metric(name, inputs, fn, main or name))
+        m = Metric(name, inputs, fn, main or name, higher_is_better, scale, bounds, aggregation)
+        METRICS.register(name)(m)
         return fn
 
     return deco

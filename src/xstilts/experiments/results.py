@@ -30,7 +30,11 @@ COLUMNS = (
     "metric",
     "value",
     "step",
+    "kind",
 )
+
+ROW_KINDS = ("clean", "perturbation", "attack", "retrieval", "alignment", "comparison")
+"""What a row measures; the report groups by this, never by parsing names."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class ResultRow:
     metric: str
     value: float
     step: str = ""
+    kind: str = ""  # one of ROW_KINDS; "" only in rows written before kinds existed
+    params: dict[str, Any] = field(default_factory=dict)  # perturbation/attack parameters as data
     extra: dict[str, Any] = field(default_factory=dict)
 
 
