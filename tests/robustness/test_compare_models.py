@@ -11,7 +11,8 @@ import pytest
 from xstilts.errors import DataError
 from xstilts.evaluation.robustness import compare_models, comparison_pairs, write_comparisons
 from xstilts.experiments.results import ResultsStore
-from xstilts.perturb.metrics import mcnemar, paired_bootstrap
+from xstilts.perturb.metrics import mcnemar
+from xstilts.stats.paired import cluster_bootstrap_ci, cluster_permutation_test
 
 
 def _step(
@@ -82,16 +83,44 @@ def test_compare_models_numbers_match_the_metrics(tmp_path):
     for lang in ("de", "hi"):
         ca = np.array([p == g for _, p, g in sorted(base[lang])])  # paired by id
         cb = np.array([p == g for _, p, g in sorted(treat[lang])])
-        ci = paired_bootstrap(cb.astype(float), ca.astype(float), n_resamples=500)
+        d = cb.astype(float) - ca.astype(float)
+        own = [f"{lang}/{i}" for i, _, _ in sorted(base[lang])]  # every example its own item
+        _, low, _ = cluster_bootstrap_ci(d, own, n_resamples=500)
         assert got[(lang, "delta_vs_baseline")] == pytest.approx(cb.mean() - ca.mean())
-        assert got[(lang, "delta_ci_low")] == pytest.approx(ci.low)
+        assert got[(lang, "delta_ci_low")] == pytest.approx(low)
         assert got[(lang, "mcnemar_p")] == pytest.approx(mcnemar(cb, ca).p_value)
-    # avg pools the non-English languages (equal sizes: the mean of their deltas)
+        assert got[(lang, "paired_p")] == pytest.approx(
+            cluster_permutation_test(d, own, n_resamples=2500)
+        )
+    # avg: the mean of the non-English deltas
     assert got[("avg", "delta_vs_baseline")] == pytest.approx(
         np.mean([got[(lang, "delta_vs_baseline")] for lang in ("de", "hi")])
     )
-    assert got[("avg", "mcnemar_p")] < 0.01  # 0.5 -> 0.65 on 400 pooled rows
+    # xnli is parallel: row i of de and hi is one source item, resampled together; the pooled
+    # examples are not independent, so there is no McNemar test for avg
+    assert ("avg", "mcnemar_p") not in got
+    assert got[("avg", "paired_p")] < 0.01  # 0.5 -> 0.65 on 2 x 200 rows
+    avg = next(r for r in rows if r.language == "avg")
+    assert avg.extra["n"] == 400 and avg.extra["n_clusters"] == 200
     assert all(r.intermediate == "pawsx" and r.perturbation == "none" for r in rows)
+
+
+def test_avg_is_clustered_by_source_row(tmp_path):
+    """Two languages that are exact copies (the strongest dependence): clustering by source row
+    gives the interval of one language, pooling would give one √2 narrower."""
+    rng = np.random.default_rng(3)
+    one = [(str(i), "a" if rng.random() < 0.5 else "b", "a") for i in range(300)]
+    two = [(str(i), "a" if rng.random() < 0.6 else "b", "a") for i in range(300)]
+    copy = lambda items, lang: [(f"{lang}-{i}", p, g) for i, p, g in items]  # noqa: E731
+    _step(tmp_path, "evaluate-a", "none", {lang: copy(one, lang) for lang in ("de", "fr")})
+    _step(tmp_path, "evaluate-b", "pawsx", {lang: copy(two, lang) for lang in ("de", "fr")})
+    got = {
+        (r.language, r.metric): r.value
+        for r in compare_models(tmp_path, "evaluate-a", "evaluate-b", n_resamples=2000)
+    }
+    width = lambda lang: got[(lang, "delta_ci_high")] - got[(lang, "delta_ci_low")]  # noqa: E731
+    assert width("avg") == pytest.approx(width("de"), rel=0.1)
+    assert got[("avg", "paired_p")] == pytest.approx(got[("de", "paired_p")], rel=0.2, abs=2e-3)
 
 
 def test_compare_models_refuses_different_inputs(tmp_path):
@@ -122,5 +151,5 @@ def test_write_comparisons_pairs_each_intermediate_with_its_baseline(tmp_path):
     )
     write_comparisons(tmp_path)
     rows = [r for r in ResultsStore(tmp_path).rows() if r["step"].startswith("compare-")]
-    assert len(rows) == 4 * 4 * 2  # 4 pairs x 4 metrics x (de, avg)
+    assert len(rows) == 4 * (5 + 4)  # 4 pairs x (de: 5 metrics, avg: no McNemar)
     assert {r["seed"] for r in rows} == {1, 2}

@@ -7,13 +7,18 @@ are cached once, so every model reads the same bytes) are compared example by ex
 
 * ``delta_vs_baseline``: accuracy(b) − accuracy(a) (``b`` the treated model, ``a`` the baseline)
 * ``delta_ci_low`` / ``delta_ci_high``: percentile paired-bootstrap interval of that difference
-  (the same resampled example indices for both models)
-* ``mcnemar_p``: McNemar's test on the paired correctness (exact below 25 discordant pairs)
+  (the same resampled items for both models)
+* ``paired_p``: paired sign-flip permutation test of that difference
+* ``mcnemar_p``: McNemar's test on the paired correctness (exact below 25 discordant pairs), only
+  where the items are independent
 
-per language and for ``avg``: the examples of the non-English languages pooled (equal to the mean
-of the per-language deltas when the languages have equal sizes, as with ``max_examples``). Rows
-take the treated step's labels (intermediate, seed, perturbation), so the report can show one
-line per intermediate task and seed against the baseline.
+per language and for ``avg``: the mean over the non-English languages of the per-language deltas.
+For ``avg`` of a task whose languages translate the same source rows (``parallel: true``), the
+bootstrap and the permutation resample *source rows* (all language versions of a row together,
+``xstilts.stats.paired``): pooling them as independent examples made the p-values too small. There
+is no McNemar row for such an ``avg``. Rows take the treated step's labels (intermediate, seed,
+perturbation), so the report can show one line per intermediate task and seed against the
+baseline.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ import numpy as np
 
 from xstilts.errors import DataError
 from xstilts.experiments.results import ResultRow, ResultsStore
-from xstilts.perturb.metrics import mcnemar, paired_bootstrap
+from xstilts.perturb.metrics import mcnemar
+from xstilts.stats.items import source_items
+from xstilts.stats.paired import paired_compare
 
-COMPARE_METRICS = ("delta_vs_baseline", "delta_ci_low", "delta_ci_high", "mcnemar_p")
+COMPARE_METRICS = ("delta_vs_baseline", "delta_ci_low", "delta_ci_high", "paired_p", "mcnemar_p")
 BASELINE = "none"
 
 
@@ -65,7 +72,9 @@ def _digests(rows: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
-def _pair(ca: dict[str, bool], cb: dict[str, bool], where: str) -> tuple[np.ndarray, np.ndarray]:
+def _pair(
+    ca: dict[str, bool], cb: dict[str, bool], where: str
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     if set(ca) != set(cb):
         raise DataError(
             f"the two models were evaluated on different examples ({len(ca)} vs {len(cb)} ids, "
@@ -73,7 +82,7 @@ def _pair(ca: dict[str, bool], cb: dict[str, bool], where: str) -> tuple[np.ndar
             where=where,
         )
     ids = sorted(ca)
-    return np.array([ca[i] for i in ids], bool), np.array([cb[i] for i in ids], bool)
+    return ids, np.array([ca[i] for i in ids], bool), np.array([cb[i] for i in ids], bool)
 
 
 def compare_models(
@@ -106,22 +115,36 @@ def compare_models(
         (r["extra"].get("languages", []) for r in ra if r["language"] == "avg" and r["extra"]), []
     )
     split_of = {r["language"]: r["split"] for r in rb}
-    rows: list[ResultRow] = []
-    pooled_a: list[np.ndarray] = []
-    pooled_b: list[np.ndarray] = []
+    from xstilts.tasks.registry import get_task
 
-    def emit(lang: str, xa: np.ndarray, xb: np.ndarray, extra: dict[str, Any]) -> None:
-        ci = paired_bootstrap(
+    parallel = get_task(str(lab["task"]), where=f"{a}/{b}").parallel
+    rows: list[ResultRow] = []
+    pooled: list[tuple[str, list[str], np.ndarray, np.ndarray]] = []
+
+    def emit(
+        lang: str,
+        xa: np.ndarray,
+        xb: np.ndarray,
+        clusters: list[str],
+        weights: np.ndarray | None,
+        extra: dict[str, Any],
+        independent: bool,
+    ) -> None:
+        res = paired_compare(
             xb.astype(float),
             xa.astype(float),
-            n_resamples=n_resamples,
+            clusters,
+            weights,
             confidence=confidence,
+            n_resamples=n_resamples,
             seed=seed,
+            bounds=(-1.0, 1.0),
         )
-        mc = mcnemar(xb, xa)
+        mc = mcnemar(xb, xa) if independent else None
         info = {
             **extra,
             "n": int(xa.size),
+            "n_clusters": res.n_clusters,
             "accuracy": float(xb.mean()),
             "baseline_accuracy": float(xa.mean()),
             "baseline": base_lab["intermediate"],
@@ -129,15 +152,20 @@ def compare_models(
             "treated_step": b,
             "confidence": confidence,
             "n_resamples": n_resamples,
-            "mcnemar": {"b": mc.b, "c": mc.c, "statistic": mc.statistic, "method": mc.method},
         }
+        if mc is not None:
+            info["mcnemar"] = {"b": mc.b, "c": mc.c, "statistic": mc.statistic, "method": mc.method}
         values = {
-            "delta_vs_baseline": ci.difference,
-            "delta_ci_low": ci.low,
-            "delta_ci_high": ci.high,
-            "mcnemar_p": mc.p_value,
+            "delta_vs_baseline": res.difference,
+            "delta_ci_low": res.low,
+            "delta_ci_high": res.high,
+            "paired_p": res.p_value,
         }
+        if mc is not None:
+            values["mcnemar_p"] = mc.p_value
         for metric in COMPARE_METRICS:
+            if metric not in values:
+                continue
             rows.append(
                 ResultRow(
                     run_id=lab["run_id"],
@@ -164,17 +192,23 @@ def compare_models(
                 f"{db[lang][:12]})",
                 where=f"{a} vs {b}",
             )
-        xa, xb = _pair(correct(pa[lang]), correct(pb[lang]), f"{a} vs {b} ({lang})")
-        emit(lang, xa, xb, {"input_digest": db.get(lang)})
+        ids, xa, xb = _pair(correct(pa[lang]), correct(pb[lang]), f"{a} vs {b} ({lang})")
+        # within one language every example is its own item: McNemar applies
+        emit(lang, xa, xb, [f"{lang}/{i}" for i in ids], None, {"input_digest": db.get(lang)}, True)
         if lang in avg_langs:
-            pooled_a.append(xa)
-            pooled_b.append(xb)
-    if pooled_a:
+            pooled.append((lang, ids, xa, xb))
+    if pooled:
+        n_lang = len(pooled)
         emit(
             "avg",
-            np.concatenate(pooled_a),
-            np.concatenate(pooled_b),
-            {"languages": [lang for lang in sorted(set(pa) & set(pb)) if lang in avg_langs]},
+            np.concatenate([p[2] for p in pooled]),
+            np.concatenate([p[3] for p in pooled]),
+            [c for lang, ids, _, _ in pooled for c in source_items(ids, lang, parallel)],
+            np.concatenate(
+                [np.full(len(ids), 1.0 / (n_lang * len(ids))) for _, ids, _, _ in pooled]
+            ),
+            {"languages": [p[0] for p in pooled], "clustered_by_source_row": parallel},
+            not parallel,
         )
     return rows
 

@@ -59,6 +59,9 @@ class TaskSpec(Strict):
     role: list[Literal["target", "intermediate"]] = Field(default_factory=lambda: ["target"])
     languages: list[str]
     train_language: str = "en"
+    # The languages' test sets are translations of the same source rows (row i of every language
+    # file, or equal ids): item-level statistics resample source rows, not examples.
+    parallel: bool = False
     language_names: dict[str, str] = Field(default_factory=dict)
     labels: list[str] | None = None
     text_fields: list[str] = Field(default_factory=lambda: ["text_a"])
@@ -91,6 +94,7 @@ class TaskSpec(Strict):
             "version": self.version,
             "role": self.role,
             "languages": self.languages,
+            "parallel": self.parallel,
             "labels": self.labels,
             "metrics": self.metrics,
             "main_metric": self.main_metric,
