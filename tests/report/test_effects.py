@@ -94,12 +94,14 @@ def test_report_places_the_answer_and_the_effects(tmp_path):
 
     answer = (
         "### Short answer\nIntermediate training **helps**.\n\n- gap: -1.0 point per seed\n"
-        "  - in <b>de</b>: -2.0\n\n| set-up | acc |\n|---|---|\n| baseline | 57.8 |\n"
+        '  - in <b>de</b>: -2.0\n\n| set-up | acc |\n|---|---|\n| baseline | {{design "example" 57.8}} |\n'
     )
     paths = write_report_frame(_frame(), tmp_path, main_metric={"xnli": "accuracy"}, answer=answer)
     md = paths["report.md"].read_text(encoding="utf-8")
     assert md.index("## Answer") < md.index("## Effects of intermediate training")
-    assert answer.strip() in md  # the Markdown as written
+    # the Markdown as written, the design value rendered in place and listed apart
+    assert answer.replace('{{design "example" 57.8}}', "57.8").strip() in md
+    assert "- line 9: 57.8 — example" in md
     page = paths["report.html"].read_text(encoding="utf-8")
     start = page.index('<section id="answer">')
     sec = page[start : page.index("</section>", start)]

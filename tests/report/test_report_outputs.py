@@ -107,22 +107,26 @@ def test_html_marks_best_and_significance(full_report: dict[str, Path]) -> None:
     paper = page[
         page.index('id="tab-paper"') : page.index("</table>", page.index('id="tab-paper"'))
     ]
-    assert '<strong>+5.0 ± 0.0<sup class="sig">**</sup></strong>' in paper
+    # raw p ≈ 0.0025 (**), Holm over the table's 6 tests: 0.015 (*)
+    assert '<strong>+5.0 ± 0.0<sup class="sig">*</sup></strong>' in paper
     assert 'class="num"' in paper
 
 
 def test_markdown_table(full_report: dict[str, Path]) -> None:
     md = full_report["report.md"].read_text()
     assert "| Intermediate task | pawsx | xnli | Avg |" in md
-    assert "| mnli | **+2.1 ± 0.1\\*** | **+5.0 ± 0.0\\*\\*** |" in md
+    # marks after Holm over the table's 6 tests: raw p 0.030 and 0.0025 become 0.12 and 0.015
+    assert "| mnli | **+2.1 ± 0.1** | **+5.0 ± 0.0\\*** |" in md
     assert "![" in md and "(plots/heatmap.png)" in md
 
 
 def test_csv_long_format(full_report: dict[str, Path]) -> None:
     rows = list(csv.DictReader(io.StringIO(full_report["tables/paper.csv"].read_text())))
     r = next(r for r in rows if r["row"] == "mnli" and r["column"] == "xnli")
-    assert r["mark"] == "**" and float(r["mean"]) == pytest.approx(5.02)
+    assert r["mark"] == "*" and float(r["mean"]) == pytest.approx(5.02)
     assert r["bold"] == "1" and r["n"] == "2" and 0 < float(r["p_value"]) < 0.01
+    # the smallest of the table's 6 p-values: Holm multiplies it by 6
+    assert float(r["p_adjusted"]) == pytest.approx(6 * float(r["p_value"]), rel=1e-4)
 
 
 def _strip_escaped(tex: str) -> str:

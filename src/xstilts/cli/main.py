@@ -292,7 +292,12 @@ class _progress:
         return self.p.__exit__(*exc)
 
 
-def _report(out_dir: Path, report_dir: Path | None = None, answer: Path | None = None) -> None:
+def _report(
+    out_dir: Path,
+    report_dir: Path | None = None,
+    answer: Path | None = None,
+    correction: str = "holm",
+) -> None:
     from xstilts.report.build import write_report
     from xstilts.tasks.registry import all_tasks
 
@@ -300,7 +305,16 @@ def _report(out_dir: Path, report_dir: Path | None = None, answer: Path | None =
     from xstilts.evaluation.robustness import write_comparisons
 
     write_comparisons(out_dir)  # paired tests vs the baseline from the saved predictions
-    paths = write_report(out_dir, report_dir, main_metric=main_metric, answer=answer)
+    from xstilts.report.answer import AnswerError
+
+    try:
+        paths = write_report(
+            out_dir, report_dir, main_metric=main_metric, answer=answer, correction=correction
+        )
+    except AnswerError as exc:  # every unchecked number of the answer, one line each
+        for line in exc.errors:
+            err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
     for name in ("report.md", "report.html"):
         if name in paths:
             out.print(f"  report: {paths[name]}")
@@ -353,8 +367,15 @@ def report(
     ] = None,
     answer: Annotated[
         Path | None,
-        typer.Option(help="Markdown file with a study's written answer, placed after the summary."),
+        typer.Option(
+            help="Markdown file with a study's written answer, placed after the summary; its "
+            "numbers are checked against the tables (see docs/statistics.md)."
+        ),
     ] = None,
+    correction: Annotated[
+        str,
+        typer.Option(help="Multiple-comparison correction per table: holm, bh or none."),
+    ] = "holm",
 ) -> None:
     """Write the report (Markdown, HTML, CSV, LaTeX, plots) of a run."""
     if not (out_dir / "results").is_dir():
@@ -363,7 +384,13 @@ def report(
         )
     if answer is not None and not answer.is_file():
         raise XstiltsError("no such file", where=f"--answer {answer}")
-    _report(out_dir, to, answer)
+    from xstilts.stats.multiple import CORRECTIONS
+
+    if correction not in CORRECTIONS:
+        raise XstiltsError(
+            f"use one of {', '.join(CORRECTIONS)}", where=f"--correction {correction}"
+        )
+    _report(out_dir, to, answer, correction)
 
 
 @app.command()

@@ -22,8 +22,10 @@ from markdown_it import MarkdownIt
 from xstilts.experiments.results import ResultsStore
 from xstilts.report import data as D
 from xstilts.report import plots as P
+from xstilts.report.answer import AnswerError, check_answer
 from xstilts.report.effects import alignment_effects, effect_tables, grouped_gap_table
 from xstilts.report.page import CSS
+from xstilts.report.stats import correct_table, p_value_table
 from xstilts.report.table import Table
 from xstilts.report.tables import (
     AVG_COL,
@@ -60,10 +62,14 @@ def write_report(
     config: Mapping[str, Any] | str | Path | None = None,
     versions: Mapping[str, str] | None = None,
     answer: str | Path | None = None,
+    correction: str = "holm",
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.html``, ``tables/*.{csv,tex}``, ``plots/*.png``.
 
-    ``answer``: a Markdown file (a study's written answer) placed after the summary.
+    ``answer``: a Markdown file (a study's written answer) placed after the summary; its numbers
+    are checked against the tables (:mod:`xstilts.report.answer`, :class:`AnswerError`).
+    ``correction``: multiple-comparison correction per table (``holm``, ``bh`` or ``none``).
+    Per-item outcomes (saved predictions) give the effect tables two-level intervals.
 
     ``report_dir`` defaults to ``<out_dir>/report``. Returns ``{relative name: path}`` for every
     file written. ``config`` is a mapping, YAML text or a YAML file (default:
@@ -72,6 +78,8 @@ def write_report(
     out_dir = Path(out_dir)
     rdir = Path(report_dir) if report_dir is not None else out_dir / "report"
     df = ResultsStore(out_dir).frame()
+    from xstilts.stats.items import item_frame
+
     return write_report_frame(
         df,
         rdir,
@@ -80,6 +88,9 @@ def write_report(
         versions=versions,
         source=out_dir.name,
         answer=Path(answer).read_text(encoding="utf-8") if answer else None,
+        answer_where=str(answer) if answer else "answer",
+        items=item_frame(out_dir),
+        correction=correction,
     )
 
 
@@ -92,13 +103,29 @@ def write_report_frame(
     versions: Mapping[str, str] | None = None,
     source: str = "",
     answer: str | None = None,
+    answer_where: str = "answer",
+    items: pd.DataFrame | None = None,
+    correction: str = "holm",
 ) -> dict[str, Path]:
     """``write_report`` for a frame already in memory (tests, notebooks, merged stores)."""
     rdir = Path(report_dir)
     written: dict[str, Path] = {}
-    sections = build_sections(df, rdir, written, main_metric=main_metric, source=source)
+    tables: dict[str, Table] = {}
+    sections = build_sections(
+        df,
+        rdir,
+        written,
+        main_metric=main_metric,
+        source=source,
+        items=items,
+        correction=correction,
+        tables=tables,
+    )
     if answer:
-        sections.insert(1, answer_section(answer))
+        checked = check_answer(answer, tables, config=config_mapping(config), where=answer_where)
+        if checked.errors:
+            raise AnswerError(checked.errors)
+        sections.insert(1, answer_section(checked.markdown, checked.listing()))
     sections.append(_setup_section(config, versions))
     title = "xstilts report" + (f": {source}" if source else "")
     md = render_markdown(title, sections, rdir)
@@ -118,8 +145,12 @@ def build_sections(
     *,
     main_metric: Mapping[str, str] | None = None,
     source: str = "",
+    items: pd.DataFrame | None = None,
+    correction: str = "holm",
+    tables: dict[str, Table] | None = None,
 ) -> list[Section]:
-    """All result sections; tables and plots are written as they are built."""
+    """All result sections; tables and plots are written as they are built (and collected in
+    ``tables`` by name, for checking an answer against them)."""
     d = D.prepare(df)
     if d.empty:
         return [
@@ -130,8 +161,20 @@ def build_sections(
     scopes: list[str | None] = list(model_list) if many else [None]
 
     def save_table(t: Table) -> None:
+        correct_table(t, correction)  # marks only after correction, per table (family)
+        if tables is not None:
+            tables[t.name] = t
         written[f"tables/{t.name}.csv"] = write_text(rdir / "tables" / f"{t.name}.csv", t.csv())
         written[f"tables/{t.name}.tex"] = write_text(rdir / "tables" / f"{t.name}.tex", t.latex())
+
+    def show(section: Section, t: Table) -> None:
+        """Save ``t`` and show it, followed by its raw and adjusted p-values if it has any."""
+        save_table(t)
+        section.blocks.append(Block("table", t))
+        pt = p_value_table(t)
+        if pt is not None:
+            save_table(pt)
+            section.blocks.append(Block("table", pt))
 
     def save_plot(name: str, fn, *args, **kw) -> Path | None:
         p = fn(*args, rdir / "plots" / f"{name}.png", **kw)
@@ -153,8 +196,7 @@ def build_sections(
         label = f" — {model}" if model else ""
         paper = paper_table(df, main_metric, model=model)
         if paper.rows:
-            save_table(paper)
-            main.blocks.append(Block("table", paper))
+            show(main, paper)
             hm = save_plot(f"heatmap{sfx}", P.heatmap, paper)
             if hm:
                 main.blocks.append(
@@ -208,7 +250,9 @@ def build_sections(
                 robust.blocks.append(
                     Block("figure", curve, f"{t}: score vs. perturbation rate{label}")
                 )
-            found = effect_tables(df, t, main_metric, model=model)
+            found = effect_tables(
+                df, t, main_metric, model=model, items=items, correction=correction
+            )
             for by in ("script", "resource", "language"):
                 for attacks in (False, True):
                     g = grouped_gap_table(df, t, main_metric, by=by, model=model, attacks=attacks)
@@ -217,13 +261,11 @@ def build_sections(
             if found:
                 effects.blocks.append(Block("h3", f"{t}{label}"))
             for et in found:
-                save_table(et)
-                effects.blocks.append(Block("table", et))
+                show(effects, et)
             if (tr["metric"] == "delta_vs_baseline").any():  # xstilts.evaluation.robustness
                 pt = paired_table(df, t, model=model)
                 if not pt.empty:
-                    save_table(pt)
-                    robust.blocks.append(Block("table", pt))
+                    show(robust, pt)
         if (dm["kind"] == "alignment").any():
             curves = alignment_curves(df, model=model)
             if not curves.empty:
@@ -240,8 +282,7 @@ def build_sections(
                         Block("figure", lc, f"Alignment metrics per layer (★ best layer){label}")
                     )
             for tb in alignment_effects(df, model=model):
-                save_table(tb)
-                align.blocks.append(Block("table", tb))
+                show(align, tb)
             cka = save_plot(f"cka_languages{sfx}", P.cka_by_language, df, model=model)
             if cka:
                 align.blocks.append(Block("figure", cka, f"CKA per layer and language{label}"))
@@ -250,9 +291,14 @@ def build_sections(
     return [s for s in (summary, main, agg, perlang, robust, effects, align) if s.blocks]
 
 
-def answer_section(markdown: str) -> Section:
-    """A study's written answer, kept as Markdown (CommonMark; rendered to HTML by markdown-it)."""
-    return Section("answer", "Answer", [Block("markdown", markdown.strip())])
+def answer_section(markdown: str, listing: str = "") -> Section:
+    """A study's written answer, kept as Markdown (CommonMark; rendered to HTML by markdown-it),
+    followed by the figures it rests on (measured, from the literature, design values)."""
+    blocks = [Block("markdown", markdown.strip())]
+    if listing:
+        blocks.append(Block("h3", "Numbers in this answer"))
+        blocks.append(Block("markdown", listing))
+    return Section("answer", "Answer", blocks)
 
 
 def _summary_lines(d: pd.DataFrame, source: str) -> list[str]:
@@ -314,6 +360,20 @@ def config_text(config: Mapping[str, Any] | str | Path | None) -> str:
     ):
         return Path(config).read_text(encoding="utf-8")
     return str(config)
+
+
+def config_mapping(config: Mapping[str, Any] | str | Path | None) -> Mapping[str, Any] | None:
+    """The config as a mapping (for ``{{config ...}}`` references in an answer), or None."""
+    text = config_text(config)
+    if not text:
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, Mapping) else None
 
 
 def _default_config(out_dir: Path) -> Path | None:
@@ -404,7 +464,8 @@ def render_html(title: str, sections: list[Section]) -> str:
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
         f"<header><h1>{e(title)}</h1><nav>{nav}</nav></header><main>{''.join(body)}</main>"
         "<footer>Generated by xstilts. Scores ×100; Δ in points. "
-        "Significance: paired t-test over seeds (* p &lt; 0.05, ** p &lt; 0.01).</footer>"
+        "Significance marks (* p &lt; 0.05, ** p &lt; 0.01) after each table's "
+        "multiple-comparison correction; tests and intervals as each table's notes say.</footer>"
         "</body></html>\n"
     )
 

@@ -1,10 +1,15 @@
-"""Effect sizes for studies: what intermediate training changes, with intervals over seeds.
+"""Effect sizes for studies: what intermediate training changes, with intervals.
 
-Every number is computed per seed first (a seed's mean over the non-English languages both
-set-ups were evaluated on), then summarised over seeds as mean [95% t-interval] with a paired
-t-test against the baseline of the same seed. Breakdowns regroup the same per-language rows by
-script and by resource class (xstilts.evaluation.languages), so a study's answer can say whether a
-gap depends on the writing system or on how well resourced a language is.
+An effect is a seed's mean over the non-English languages both set-ups were evaluated on, paired
+with the baseline of the same seed, averaged over seeds. With per-item outcomes (saved
+predictions, :func:`xstilts.stats.items.item_frame`) its interval is two-level: test items
+(resampled by source row for parallel tasks) and seeds (:func:`xstilts.stats.two_level_interval`),
+with the test of the same construction; the seed-only t-interval is kept as a secondary column.
+Without them (attacks, alignment probes, a frame without predictions) the seed t-interval is the
+interval and the table says so. Every table's p-values are corrected as one family (Holm unless
+asked otherwise) and the table states its minimum detectable effect at 80% power. Breakdowns
+regroup the same per-language rows by script and by resource class
+(xstilts.evaluation.languages).
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ import pandas as pd
 
 from xstilts.evaluation.languages import GROUPINGS
 from xstilts.report import data as D
-from xstilts.report.stats import paired_pvalue, summarize
+from xstilts.report.stats import correct_table, interval_cell, paired_pvalue, summarize
 from xstilts.report.table import Cell, Row, Table
 from xstilts.report.tables import _fmt, _select_model, _slug, stats_cell
+from xstilts.stats.bounds import difference_bounds, level_bounds
+from xstilts.stats.intervals import UNBOUNDED, seed_t_interval, two_level_interval
 
 CLEAN_LABEL = "Clean"
+SEED_ONLY = "‡"
 
 
 def condition_rows(
@@ -83,12 +91,13 @@ def _ci_cell(
     scale: float = 100.0,
     dec: int = 1,
     signed: bool = True,
+    bounds: tuple[float, float] = UNBOUNDED,
 ) -> Cell:
-    """``mean [low, high]`` of per-seed values (points), with the significance mark of ``p``;
-    ``signed=False`` for a level (a gap, a similarity) rather than a change."""
+    """``mean [low, high]`` of per-seed values (points; the seed t-interval inside ``bounds``),
+    with the significance mark of ``p``; ``signed=False`` for a level (a gap, a similarity)."""
     if diff is None or len(diff) == 0:
         return Cell()
-    sm = summarize(diff.to_numpy(dtype=float) * scale)
+    sm = summarize(diff.to_numpy(dtype=float) * scale, bounds=bounds)
     text = _fmt(sm.mean, dec, signed)
     if sm.n > 1:
         text += f" [{_fmt(sm.ci_low, dec, signed)}, {_fmt(sm.ci_high, dec, signed)}]"
@@ -104,12 +113,70 @@ def _paired(a: pd.Series | None, b: pd.Series | None) -> tuple[pd.Series | None,
     return a.loc[common] - b.loc[common], paired_pvalue(a, b)
 
 
+def _item_values(
+    items: pd.DataFrame | None,
+    metric: str,
+    split: str,
+    m: str,
+    i: str,
+    c: str,
+    langs: set[str],
+) -> pd.DataFrame | None:
+    """Seeds × items matrix of per-item scores of one set-up and condition (None if absent)."""
+    if items is None or items.empty or not langs:
+        return None
+    sel = items[
+        (items["model"] == m)
+        & (items["intermediate"] == i)
+        & (items["perturbation"] == c)
+        & (items["metric"] == metric)
+        & (items["split"] == split)
+        & items["language"].isin(langs)
+    ]
+    if sel.empty or set(sel["language"]) != set(langs):
+        return None
+    return sel.pivot_table(index="seed", columns=["item"], values="value", aggfunc="mean")
+
+
+def _clusters(items: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(items["item"], items["cluster"], strict=True))
+
+
+def _two_level(
+    x: pd.DataFrame | None, cluster_of: dict[str, str], scale: float, bounds: tuple[float, float]
+):
+    """Two-level interval of a seeds × items matrix (languages weighted equally), or None."""
+    if x is None:
+        return None
+    x = x.dropna(axis=0, how="all").dropna(axis=1, how="any")
+    if x.empty:
+        return None
+    cols = list(x.columns)
+    lang = np.array([c.split("/", 1)[0] for c in cols])
+    _, lcode, lcount = np.unique(lang, return_inverse=True, return_counts=True)
+    weights = 1.0 / (len(lcount) * lcount[lcode])
+    _, codes = np.unique([cluster_of[c] for c in cols], return_inverse=True)
+    return two_level_interval(x.to_numpy(float) * scale, codes, weights, bounds=bounds)
+
+
+def _sub(a: pd.DataFrame | None, b: pd.DataFrame | None) -> pd.DataFrame | None:
+    if a is None or b is None:
+        return None
+    seeds = a.index.intersection(b.index)
+    cols = a.columns.intersection(b.columns)
+    if not len(seeds) or not len(cols):
+        return None
+    return a.loc[seeds, cols] - b.loc[seeds, cols]
+
+
 def effect_tables(
     df: pd.DataFrame,
     target: str,
     main_metric: Mapping[str, str] | None = None,
     *,
     model: str | None = None,
+    items: pd.DataFrame | None = None,
+    correction: str = "holm",
 ) -> list[Table]:
     """Δ score and Δ robustness gap of each intermediate task against the baseline.
 
@@ -117,16 +184,24 @@ def effect_tables(
     Table 2, per perturbation/attack: Δ gap = gap(intermediate) − gap(baseline), gap = clean −
     perturbed on the same languages; negative means intermediate training made the model more
     robust (it loses less under that perturbation).
-    Table 3: as table 2 for the relative gap (gap / clean score).
+    Table 3: as table 2 for the relative gap (gap / clean score); seed-level intervals only.
+    ``items``: per-item outcomes (:func:`xstilts.stats.items.item_frame`) for two-level intervals.
     """
     f, metric = condition_rows(df, target, main_metric, model=model)
     if f.empty or D.BASELINE not in set(f["intermediate"]):
         return []
+    split = D.pick_split(D.task_rows(_select_model(D.prepare(df), model)).query("task == @target"))
+    if items is not None and not items.empty:
+        items = items[(items["task"] == target) & (items["metric"] == metric)]
+        if model is not None:
+            items = items[items["model"] == model]
+    cluster_of = _clusters(items) if items is not None and not items.empty else {}
     setups = _setups(f)
     conds = _conditions(f)
     sfx = f"_{_slug(model)}" if model else ""
     many = len({m for m, _ in setups}) > 1
     labels = [CLEAN_LABEL if c == D.CLEAN else c for c in conds]
+    scale = D.scale_of(metric)
     score = Table(
         name=f"effects_{_slug(target)}{sfx}",
         title=f"{target}: Δ {metric} vs. baseline (points, non-English mean) per condition"
@@ -143,8 +218,10 @@ def effect_tables(
         higher_is_better=[False] * (len(labels) - 1),
     )
     means: dict[tuple[str, str, str], pd.Series] = {}
+    lang_of: dict[str, set[str]] = {}
     for c in conds:
         langs = _common_languages(f, c, setups)
+        lang_of[c] = langs
         for m, i in setups:
             sel = f[(f["model"] == m) & (f["intermediate"] == i) & (f["condition"] == c)]
             if langs:
@@ -165,6 +242,32 @@ def effect_tables(
         g = cl.loc[common] - pe.loc[common]
         return g / cl.loc[common] if relative else g
 
+    def item_gap(m: str, i: str, c: str) -> pd.DataFrame | None:
+        langs = clean_langs[c]
+        return _sub(
+            _item_values(items, metric, split, m, i, D.CLEAN, langs),
+            _item_values(items, metric, split, m, i, c, langs),
+        )
+
+    fallback = [False]
+
+    def cell(
+        diff: pd.Series | None,
+        x: pd.DataFrame | None,
+        bounds: tuple[float, float],
+    ) -> Cell:
+        if diff is None or len(diff) == 0:
+            return Cell()
+        seed_iv = seed_t_interval(diff.to_numpy(float) * scale, bounds=bounds)
+        iv = _two_level(x, cluster_of, scale, bounds)
+        if iv is None or abs(iv.estimate - seed_iv.estimate) > 1e-6 * max(1.0, scale):
+            # no per-item outcomes (or not the items the rows were scored on): seed level only
+            fallback[0] = True
+            c = interval_cell(seed_iv, seed_iv)
+            c.note = SEED_ONLY
+            return c
+        return interval_cell(iv, seed_iv)
+
     rel = Table(
         name=f"effects_relgap_{_slug(target)}{sfx}",
         title=f"{target}: Δ relative robustness gap vs. baseline (points of % lost; negative = "
@@ -173,6 +276,8 @@ def effect_tables(
         columns=labels[1:],
         higher_is_better=[False] * (len(labels) - 1),
     )
+    d1 = difference_bounds(metric, scale)
+    d2 = difference_bounds(metric, scale, terms=2)
     for m, i in setups:
         if i == D.BASELINE or (m, D.BASELINE) not in setups:
             continue
@@ -183,28 +288,48 @@ def effect_tables(
         rel.rows.append(Row(D.row_label(m, i, many), rcells))
         cells = []
         for c in conds:
-            diff, p = _paired(means.get((m, i, c)), means.get((m, D.BASELINE, c)))
-            cells.append(_ci_cell(diff, p))
+            diff, _ = _paired(means.get((m, i, c)), means.get((m, D.BASELINE, c)))
+            x = _sub(
+                _item_values(items, metric, split, m, i, c, lang_of[c]),
+                _item_values(items, metric, split, m, D.BASELINE, c, lang_of[c]),
+            )
+            cells.append(cell(diff, x, d1))
         score.rows.append(Row(D.row_label(m, i, many), cells))
         gcells = []
         for c in conds[1:]:
-            diff, p = _paired(gap_series(m, i, c), gap_series(m, D.BASELINE, c))
-            gcells.append(_ci_cell(diff, p))
+            diff, _ = _paired(gap_series(m, i, c), gap_series(m, D.BASELINE, c))
+            gcells.append(cell(diff, _sub(item_gap(m, i, c), item_gap(m, D.BASELINE, c)), d2))
         gap.rows.append(Row(D.row_label(m, i, many), gcells))
     note = (
         "Per seed: mean over the non-English languages every set-up was evaluated on for that "
-        "condition; then mean [95% t-interval] over seeds of the paired difference with the "
-        "baseline of the same seed; * p < 0.05, ** p < 0.01 (paired t-test over seeds)."
+        "condition, paired with the baseline of the same seed; mean over seeds [95% two-level "
+        "interval: test items, resampled by source row where the languages are translations of "
+        "one another, and seeds; see docs/statistics.md]; the test (t with the interval's "
+        "degrees of freedom) is the interval's; the seed-only t-interval is in the CSV "
+        "(seed_ci_low, seed_ci_high)."
     )
     score.notes.append(note)
     gap.notes.append(note)
     gap.notes.append("Gap = clean − perturbed score on the same languages and rows.")
-    rel.notes.append(note)
+    if fallback[0]:
+        for t in (score, gap):
+            t.notes.append(
+                f"{SEED_ONLY} No per-item outcomes (attacks, or predictions not saved): 95% "
+                "t-interval and paired t-test over seeds only, which treat the test items as "
+                "fixed."
+            )
+    rel.notes.append(
+        "Per seed as above; mean [95% t-interval over seeds, items treated as fixed] of the "
+        "paired difference; paired t-test over seeds."
+    )
     rel.notes.append(
         "Relative gap = (clean − perturbed) / clean: the share of the clean score lost, which "
         "does not favour a model for having less to lose."
     )
-    return [t for t in (score, gap, rel) if not t.empty]
+    out = [t for t in (score, gap, rel) if not t.empty]
+    for t in out:
+        correct_table(t, correction)
+    return out
 
 
 def grouped_gap_table(
@@ -222,7 +347,7 @@ def grouped_gap_table(
     over the attacks with ``attacks=True``); then the mean over the group's languages; cells show
     mean [95% t-interval] over seeds and, in parentheses, the gap relative to the clean score.
     """
-    f, _ = condition_rows(df, target, main_metric, model=model)
+    f, metric = condition_rows(df, target, main_metric, model=model)
     if f.empty:
         return Table(f"gap_by_{by}", "", "", [])
     noisy = f["condition"].str.startswith("attack:")
@@ -264,7 +389,9 @@ def grouped_gap_table(
                 cells.append(Cell())
                 continue
             by_seed = sel.groupby("seed")[["gap", "clean"]].mean()
-            c = _ci_cell(by_seed["gap"], signed=False)
+            c = _ci_cell(
+                by_seed["gap"], signed=False, bounds=difference_bounds(metric, D.scale_of(metric))
+            )
             rel = float(np.mean(by_seed["gap"] / by_seed["clean"])) * 100
             c.text += f" ({rel:.0f}%)"
             cells.append(c)
@@ -353,14 +480,16 @@ def alignment_delta_table(
             for layer in layers:
                 s = mine[mine["layer"] == layer].groupby("seed")["value"].mean()
                 if cka:
-                    c = _ci_cell(s, scale=1.0, dec=dec, signed=False)
+                    c = _ci_cell(s, scale=1.0, dec=dec, signed=False, bounds=level_bounds(metric))
                     cells.append(c)
                     continue
                 r = ref[ref["layer"] == layer].groupby("seed")["value"].mean()
                 if len(r) == 1 and len(s) > 1:  # one pretrained encoder for every seed
                     r = pd.Series(float(r.iloc[0]), index=s.index)
                 diff, p = _paired(s, r)
-                cells.append(_ci_cell(diff, p, scale=scale, dec=dec))
+                cells.append(
+                    _ci_cell(diff, p, scale=scale, dec=dec, bounds=difference_bounds(metric, scale))
+                )
             label = inter if pert == D.CLEAN else f"{inter} [{pert}]"
             table.rows.append(Row(label, cells))
     table.notes.append(
@@ -369,7 +498,7 @@ def alignment_delta_table(
         "the spread of the intermediate checkpoints); * p < 0.05, ** p < 0.01."
         + (" ×100." if scale == 100 and not cka else "")
     )
-    return table
+    return correct_table(table)
 
 
 def _clean_first(perts) -> list[str]:
@@ -429,15 +558,17 @@ def alignment_group_table(
                 if len(r) == 1 and len(s) > 1:
                     r = pd.Series(float(r.iloc[0]), index=s.index)
                 diff, p = _paired(s, r)
-                cells.append(_ci_cell(diff, p, scale=scale))
+                cells.append(
+                    _ci_cell(diff, p, scale=scale, bounds=difference_bounds(metric, scale))
+                )
             if any(not c.empty for c in cells):
                 label = inter if pert == D.CLEAN else f"{inter} [{pert}]"
                 table.rows.append(Row(label, cells))
     table.notes.append(
         "Per seed: mean over the group's languages of (checkpoint − pretrained); mean [95% "
-        "t-interval] over seeds; * p < 0.05, ** p < 0.01 (paired t-test over seeds)."
+        "t-interval] over seeds; paired t-test over seeds."
     )
-    return table
+    return correct_table(table)
 
 
 def alignment_effects(df: pd.DataFrame, *, model: str | None = None) -> list[Table]:

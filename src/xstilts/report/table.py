@@ -29,7 +29,11 @@ class Cell:
     n: int = 0
     ci_low: float = math.nan
     ci_high: float = math.nan
-    p_value: float = math.nan
+    p_value: float = math.nan  # raw p of the cell's test
+    p_adjusted: float = math.nan  # after the table family's multiple-comparison correction
+    seed_ci_low: float = math.nan  # the seed-only t-interval, kept as a secondary interval
+    seed_ci_high: float = math.nan
+    mde: float = math.nan  # minimum detectable effect at 80% power
 
     @property
     def empty(self) -> bool:
@@ -55,6 +59,7 @@ class Table:
     notes: list[str] = field(default_factory=list)
     higher_is_better: list[bool] | None = None
     text_columns: frozenset[int] = frozenset()  # columns of words, left-aligned in HTML
+    correction: str = ""  # multiple-comparison correction applied to the table's p-values
 
     @property
     def empty(self) -> bool:
@@ -115,6 +120,10 @@ class Table:
                 "ci_low",
                 "ci_high",
                 "p_value",
+                "p_adjusted",
+                "seed_ci_low",
+                "seed_ci_high",
+                "mde",
             ]
         )
         for row in self.rows:
@@ -133,6 +142,10 @@ class Table:
                         _num(c.ci_low),
                         _num(c.ci_high),
                         _num(c.p_value),
+                        _num(c.p_adjusted),
+                        _num(c.seed_ci_low),
+                        _num(c.seed_ci_high),
+                        _num(c.mde),
                     ]
                 )
         return buf.getvalue()

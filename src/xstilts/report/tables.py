@@ -15,6 +15,7 @@ import pandas as pd
 from xstilts.report import data as D
 from xstilts.report.stats import Summary, paired_pvalue, significance_mark, summarize
 from xstilts.report.table import Cell, Row, Table
+from xstilts.stats.bounds import difference_bounds, level_bounds
 
 UNPAIRED = "†"
 AVG_COL = "Avg"
@@ -28,12 +29,18 @@ def _fmt(x: float, dec: int, signed: bool = False) -> str:
 
 
 def value_cell(
-    s: pd.Series | None, scale: float = 100.0, dec: int = 1, ci: bool = False, signed: bool = False
+    s: pd.Series | None,
+    scale: float = 100.0,
+    dec: int = 1,
+    ci: bool = False,
+    signed: bool = False,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
 ) -> Cell:
-    """Mean ± std over seeds (± omitted with one seed); ``ci`` adds the 95% t-interval."""
+    """Mean ± std over seeds (± omitted with one seed); ``ci`` adds the 95% t-interval, kept
+    inside ``bounds`` (the quantity's range, display units)."""
     if s is None or len(s) == 0:
         return Cell()
-    sm: Summary = summarize(s.to_numpy(dtype=float) * scale)
+    sm: Summary = summarize(s.to_numpy(dtype=float) * scale, bounds=bounds)
     text = _fmt(sm.mean, dec, signed)
     if sm.n > 1:
         text += f" ± {sm.std:.{dec}f}"
@@ -58,7 +65,11 @@ def stats_cell(sm: Summary, text: str, p: float = math.nan) -> Cell:
 
 
 def delta_cell(
-    x: pd.Series | None, base: pd.Series | None, scale: float = 100.0, dec: int = 1
+    x: pd.Series | None,
+    base: pd.Series | None,
+    scale: float = 100.0,
+    dec: int = 1,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
 ) -> Cell:
     """Δ = treated − baseline, paired over the seeds both have.
 
@@ -71,7 +82,7 @@ def delta_cell(
     common = x.index.intersection(base.index)
     if len(common) >= 1:
         d = (x.loc[common] - base.loc[common]).to_numpy(dtype=float) * scale
-        sm = summarize(d)
+        sm = summarize(d, bounds=bounds)
         p = paired_pvalue(x, base)
         text = _fmt(sm.mean, dec, True) + (f" ± {sm.std:.{dec}f}" if sm.n > 1 else "")
         return stats_cell(sm, text, p)
@@ -161,7 +172,9 @@ def paper_table(
         per_task = [series.get((m, i, t)) for t in tasks]
         agg = _seedwise_mean(per_task) if len(tasks) > 1 else None
         if i == D.BASELINE:
-            cells = [value_cell(s) for s in per_task] + [value_cell(agg)]
+            lbs = [level_bounds(metrics[t], 100.0) for t in tasks]
+            cells = [value_cell(s, bounds=b) for s, b in zip(per_task, lbs, strict=True)]
+            cells.append(value_cell(agg, bounds=(min(b[0] for b in lbs), max(b[1] for b in lbs))))
             for c in cells:
                 c.rank = 0.0 if not c.empty else math.nan
             kind = "baseline"
@@ -170,7 +183,10 @@ def paper_table(
             base_agg = _seedwise_mean(base) if len(tasks) > 1 else None
             if all(b is None for b in base):
                 missing_base = True
-            cells = [delta_cell(x, b) for x, b in zip(per_task, base, strict=True)]
+            cells = [
+                delta_cell(x, b, bounds=difference_bounds(metrics[t], 100.0))
+                for x, b, t in zip(per_task, base, tasks, strict=True)
+            ]
             cells.append(delta_cell(agg, base_agg))
             tested = tested or any(not math.isnan(c.p_value) for c in cells)
             kind = ""
@@ -187,7 +203,7 @@ def paper_table(
             "Avg: unweighted mean over targets (XTREME-style), per seed, over seeds with every target."
         )
     if tested:
-        table.notes.append("Paired t-test over seeds vs. the baseline: * p < 0.05, ** p < 0.01.")
+        table.notes.append("Paired t-test over seeds vs. the baseline.")
     table.notes.extend(_seeds_note(all_cells))
     if any(c.note == UNPAIRED for c in all_cells):
         table.notes.append(
@@ -280,7 +296,8 @@ def per_language_table(
     )
     cells_all = []
     for m, i in keys:
-        cells = [value_cell(series.get((m, i, lang)), scale, dec) for lang in langs]
+        lb = level_bounds(metric, scale)
+        cells = [value_cell(series.get((m, i, lang)), scale, dec, bounds=lb) for lang in langs]
         cells_all.extend(cells)
         table.rows.append(
             Row(D.row_label(m, i, many), cells, "baseline" if i == D.BASELINE else "")
@@ -351,12 +368,13 @@ def robustness_table(
         p_s = [series.get((m, i, p)) for p in perts]
         gaps = [None if (c_s is None or s is None) else _paired_diff(c_s, s) for s in p_s]
         gap_s = _mean_gap(c_s, p_s)
+        lb, db = level_bounds(metric, scale), difference_bounds(metric, scale)
         if gap:
-            cells = [value_cell(g, scale, dec, ci=True) for g in gaps]
+            cells = [value_cell(g, scale, dec, ci=True, bounds=db) for g in gaps]
         else:
-            cells = [value_cell(c_s, scale, dec, ci=True)]
-            cells += [value_cell(s, scale, dec, ci=True) for s in p_s]
-        cells.append(value_cell(gap_s, scale, dec, ci=True))
+            cells = [value_cell(c_s, scale, dec, ci=True, bounds=lb)]
+            cells += [value_cell(s, scale, dec, ci=True, bounds=lb) for s in p_s]
+        cells.append(value_cell(gap_s, scale, dec, ci=True, bounds=db))
         cells_all.extend(cells)
         table.rows.append(
             Row(D.row_label(m, i, many), cells, "baseline" if i == D.BASELINE else "")
@@ -433,7 +451,13 @@ def attack_table(
     )
     for mo, i in keys:
         cells = [
-            value_cell(series.get((mo, i, a, m)), D.scale_of(m), D.decimals_of(m)) for a, m in cols
+            value_cell(
+                series.get((mo, i, a, m)),
+                D.scale_of(m),
+                D.decimals_of(m),
+                bounds=level_bounds(m, D.scale_of(m)),
+            )
+            for a, m in cols
         ]
         table.rows.append(
             Row(D.row_label(mo, i, many), cells, "baseline" if i == D.BASELINE else "")
@@ -446,7 +470,7 @@ def attack_table(
     return table
 
 
-PAIRED_METRICS = ("delta_vs_baseline", "delta_ci_low", "delta_ci_high", "mcnemar_p")
+PAIRED_METRICS = ("delta_vs_baseline", "delta_ci_low", "delta_ci_high", "paired_p")
 
 
 def paired_table(
@@ -456,7 +480,8 @@ def paired_table(
 
     From the ``delta_vs_baseline`` / ``delta_ci_low`` / ``delta_ci_high`` / ``mcnemar_p`` rows of
     :func:`xstilts.evaluation.robustness.compare_models`: Δ accuracy ×100 with its paired-bootstrap
-    interval, McNemar marks; columns clean, then each perturbation.
+    interval and paired permutation p (clustered by source row for ``avg`` of parallel tasks);
+    columns clean, then each perturbation.
     """
     d = _select_model(D.prepare(df), model)
     t = d[(d["task"] == target) & d["metric"].isin(PAIRED_METRICS)]
@@ -504,10 +529,12 @@ def paired_table(
     table.notes.append(
         "Δ: accuracy of the intermediate-task model minus the baseline's (same seed) ×100, "
         "example by example on the same inputs; [low, high]: 95% paired bootstrap interval; "
-        "* / **: McNemar p < 0.05 / 0.01."
+        "p: paired permutation test (both resample source rows, all languages of a row "
+        "together, where the languages are translations of one another). One seed per row: "
+        "the interval is about these test items only, not about another training run."
     )
     if lang == D.AVG:
-        table.notes.append("avg: the examples of the non-English languages pooled.")
+        table.notes.append("avg: the mean over the non-English languages.")
     return table
 
 

@@ -69,10 +69,8 @@ def _t_interval(
     if not math.isfinite(df) or df <= 0:
         return Interval(est, math.nan, math.nan, se, df, confidence, **kw)
     q = float(stats.t.ppf(0.5 + confidence / 2, df))
-    if se > 0:
-        p = float(2 * stats.t.sf(abs(est) / se, df))
-    else:
-        p = math.nan if est == 0 else 0.0
+    # no spread at all (identical values): the t statistic is undefined, so no test
+    p = float(2 * stats.t.sf(abs(est) / se, df)) if se > 1e-12 * max(1.0, abs(est)) else math.nan
     iv = Interval(est, est - q * se, est + q * se, se, df, confidence, p_value=p, **kw)
     return clip_interval(iv, bounds)
 
