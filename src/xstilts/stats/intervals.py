@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 UNBOUNDED = (-math.inf, math.inf)
 
@@ -57,9 +57,15 @@ class Interval:
 
 
 def clip_interval(iv: Interval, bounds: tuple[float, float] = UNBOUNDED) -> Interval:
-    """``iv`` intersected with ``bounds`` (the quantity's possible range)."""
+    """``iv`` intersected with ``bounds`` (the quantity's possible range); the estimate, a mean
+    of values inside the range, is only ever outside it by float rounding and is put back."""
     lo, hi = bounds
-    return replace(iv, low=max(iv.low, lo), high=min(iv.high, hi))
+    return replace(
+        iv,
+        estimate=min(max(iv.estimate, lo), hi),
+        low=max(iv.low, lo),
+        high=min(iv.high, hi),
+    )
 
 
 def _t_interval(
@@ -68,9 +74,13 @@ def _t_interval(
     se = math.sqrt(max(var, 0.0))
     if not math.isfinite(df) or df <= 0:
         return Interval(est, math.nan, math.nan, se, df, confidence, **kw)
-    q = float(stats.t.ppf(0.5 + confidence / 2, df))
+    q = float(special.stdtrit(df, 0.5 + confidence / 2))
     # no spread at all (identical values): the t statistic is undefined, so no test
-    p = float(2 * stats.t.sf(abs(est) / se, df)) if se > 1e-12 * max(1.0, abs(est)) else math.nan
+    p = (
+        float(2 * special.stdtr(df, -abs(est) / se))
+        if se > 1e-12 * max(1.0, abs(est))
+        else math.nan
+    )
     iv = Interval(est, est - q * se, est + q * se, se, df, confidence, p_value=p, **kw)
     return clip_interval(iv, bounds)
 
@@ -185,7 +195,7 @@ def _combined_df(v1: float, df1: float, v2: float, df2: float, confidence: float
     if v1 + v2 <= 0:
         return float(df1)
     a = 0.5 + confidence / 2
-    q1, q2 = float(stats.t.ppf(a, df1)), float(stats.t.ppf(a, df2))
+    q1, q2 = float(special.stdtrit(df1, a)), float(special.stdtrit(df2, a))
     q = math.sqrt((q1**2 * v1 + q2**2 * v2) / (v1 + v2))
     if q >= q1:
         return float(df1)
@@ -193,7 +203,7 @@ def _combined_df(v1: float, df1: float, v2: float, df2: float, confidence: float
         return float(df2)
     from scipy.optimize import brentq
 
-    return float(brentq(lambda d: stats.t.ppf(a, d) - q, df1, df2))
+    return float(brentq(lambda d: special.stdtrit(d, a) - q, df1, df2))
 
 
 def naive_pooled_interval(

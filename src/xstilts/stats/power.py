@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
+from scipy import special
 
 
 def min_detectable_effect(
@@ -15,4 +15,4 @@ def min_detectable_effect(
     "no significant change" means effects below it would mostly go unseen."""
     if not (math.isfinite(se) and math.isfinite(df)) or df <= 0:
         return math.nan
-    return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * se)
+    return float((special.stdtrit(df, 1 - alpha / 2) + special.stdtrit(df, power)) * se)
