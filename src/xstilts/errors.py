@@ -24,6 +24,10 @@ class XstiltsError(Exception):
         text = f"{self.where}: {self.message}" if self.where else self.message
         return " ".join(text.split())
 
+    def lines(self) -> list[str]:
+        """What the CLI prints, one error per line (one, unless a check found several)."""
+        return [self.one_line()]
+
 
 class DataError(XstiltsError):
     """A malformed or missing data file (names the file and line)."""

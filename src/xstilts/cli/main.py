@@ -305,16 +305,9 @@ def _report(
     from xstilts.evaluation.robustness import write_comparisons
 
     write_comparisons(out_dir)  # paired tests vs the baseline from the saved predictions
-    from xstilts.report.answer import AnswerError
-
-    try:
-        paths = write_report(
-            out_dir, report_dir, main_metric=main_metric, answer=answer, correction=correction
-        )
-    except AnswerError as exc:  # every unchecked number of the answer, one line each
-        for line in exc.errors:
-            err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+    paths = write_report(
+        out_dir, report_dir, main_metric=main_metric, answer=answer, correction=correction
+    )
     for name in ("report.md", "report.html"):
         if name in paths:
             out.print(f"  report: {paths[name]}")
@@ -477,7 +470,8 @@ def main() -> None:
             raise clear from None
     except XstiltsError as exc:
         # escape: messages may hold brackets (pip install 'xstilts[ray]')
-        err.print(f"[bold red]error:[/] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
+        for line in exc.lines():
+            err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted: finished steps are kept; run the same command again to resume")

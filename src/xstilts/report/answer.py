@@ -60,6 +60,9 @@ class AnswerError(XstiltsError):
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(errors[0] + more)
 
+    def lines(self) -> list[str]:
+        return [" ".join(e.split()) for e in self.errors]
+
 
 @dataclass
 class Cited:
