@@ -133,3 +133,14 @@ def test_report_renders_the_answer_and_lists_its_numbers(passing_report) -> None
     assert "### Numbers in this answer" in ans
     assert "+5.4 — Phang et al., 2020" in ans and "3 — seeds" in ans
     assert "effects_xnli › pawsx › Clean" in ans
+
+
+def test_results_prints_the_effects(run, monkeypatch, capsys) -> None:
+    """``xstilts results DIR --effects xnli``: the effect tables with their p-value tables."""
+    from xstilts.cli.main import main
+
+    monkeypatch.setattr(sys, "argv", ["xstilts", "results", str(run), "--effects", "xnli"])
+    main()  # returns normally on success
+    out = capsys.readouterr().out
+    assert "**xnli: Δ accuracy vs. baseline" in out and "p-values of" in out
+    assert "Power: minimum detectable effect" in out and "Holm" in out

@@ -317,14 +317,28 @@ def _report(
 def results(
     out_dir: Annotated[Path, typer.Argument(help="Output directory of a run.")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    effects: Annotated[
+        str | None,
+        typer.Option(
+            "--effects",
+            help="Target task: print its effect tables instead (two-level intervals, corrected "
+            "p-values, minimum detectable effect; see docs/statistics.md).",
+        ),
+    ] = None,
+    correction: Annotated[
+        str, typer.Option(help="With --effects: holm, bh or none per table.")
+    ] = "holm",
 ) -> None:
-    """Print every result record of a run."""
+    """Print every result record of a run (or, with --effects, the effects on one target)."""
     from xstilts.experiments.results import ResultsStore
 
     if not (out_dir / "results").is_dir():
         raise XstiltsError(
             "no results here (run `xstilts run CONFIG --out DIR` first)", where=str(out_dir)
         )
+    if effects is not None:
+        _print_effects(out_dir, effects, correction, as_json)
+        return
     rows = ResultsStore(out_dir).rows()
     if as_json:
         typer.echo(json.dumps(rows, indent=1, ensure_ascii=False))
@@ -350,6 +364,47 @@ def results(
             *[f"{r[c]:.4f}" if c == "value" and r[c] is not None else str(r[c]) for c in cols]
         )
     out.print(table)
+
+
+def _print_effects(out_dir: Path, target: str, correction: str, as_json: bool) -> None:
+    from xstilts.experiments.results import ResultsStore
+    from xstilts.report.effects import effect_tables
+    from xstilts.report.stats import p_value_table
+    from xstilts.stats.items import item_frame
+    from xstilts.stats.multiple import CORRECTIONS
+    from xstilts.tasks.registry import get_task
+
+    if correction not in CORRECTIONS:
+        raise XstiltsError(
+            f"use one of {', '.join(CORRECTIONS)}", where=f"--correction {correction}"
+        )
+    spec = get_task(target, where="--effects")
+    df = ResultsStore(out_dir).frame()
+    tables = effect_tables(
+        df,
+        target,
+        {spec.name: spec.main_metric},
+        items=item_frame(out_dir),
+        correction=correction,
+    )
+    if not tables:
+        raise XstiltsError(
+            f"no effects of intermediate training on {target} here (needs baseline and "
+            "intermediate runs)",
+            where=str(out_dir),
+        )
+    if as_json:
+        import csv
+        import io
+
+        cells = [r for t in tables for r in csv.DictReader(io.StringIO(t.csv()))]
+        typer.echo(json.dumps(cells, indent=1, ensure_ascii=False))
+        return
+    for t in tables:
+        typer.echo(t.markdown())
+        pt = p_value_table(t)
+        if pt is not None:
+            typer.echo(pt.markdown())
 
 
 @app.command()
