@@ -52,6 +52,10 @@ def test_numbers_must_come_from_a_table_within_rounding() -> None:
     res = check_answer(text, _tables(), where="ANSWER.md")
     assert [e.split(": ", 1)[0] for e in res.errors] == ["ANSWER.md:3", "ANSWER.md:4"]
     assert "4.5 matches no table cell" in res.errors[0] and "12%" in res.errors[1]
+    # a literal that passes is listed with the cell it equals, for a reader to verify
+    matched = {c.value: c.what for c in res.of("matched")}
+    assert matched["1.31"] == "equals effects_xnli › pawsx v1.1 › keyboard@0.2"
+    assert matched["56%"] == "equals effects_xnli › pawsx v1.1 › char_swap@0.1"
 
 
 def test_missing_cells_are_errors_naming_the_line() -> None:

@@ -67,7 +67,7 @@ class AnswerError(XstiltsError):
 @dataclass
 class Cited:
     line: int
-    kind: str  # "cell" | "cite" | "design" | "config"
+    kind: str  # "cell" | "cite" | "design" | "config" | "matched" (a literal equal to a cell)
     what: str  # the reference (table/row/column, source, description, config path)
     value: str  # as rendered
 
@@ -89,6 +89,7 @@ class CheckedAnswer:
             ("cite", "From the literature (not measured here)"),
             ("design", "Design values (chosen, not measured)"),
             ("config", "Design values read from the configuration"),
+            ("matched", "Written out, matched by value to a table cell (cite the cell instead)"),
         )
         for kind, title in groups:
             items = self.of(kind)
@@ -175,26 +176,30 @@ def _config_value(config: Mapping[str, Any] | None, path: list[str]) -> tuple[An
     return node, ""
 
 
-def table_numbers(tables: Iterable[Table]) -> list[float]:
-    """Every number a table shows or carries (absolute values), for the literal-number check."""
-    out: set[float] = set()
+def table_numbers(tables: Iterable[Table]) -> list[tuple[float, str]]:
+    """Every number a cell shows or is (its text, mean, interval, raw and adjusted p, MDE), as
+    sorted (absolute value, "table › row › column") pairs for the literal-number check."""
+    out: dict[float, str] = {}
     for t in tables:
         for r in t.rows:
-            for c in r.cells:
-                vals = [c.mean, c.std, c.ci_low, c.ci_high, c.p_value, c.p_adjusted]
-                vals += [c.seed_ci_low, c.seed_ci_high, c.mde]
+            for col, c in zip(t.columns, r.cells, strict=False):
+                vals = [c.mean, c.ci_low, c.ci_high, c.p_value, c.p_adjusted, c.mde]
                 vals += [float(x.replace("−", "-")) for x in _SIGNED.findall(c.text)]
-                out.update(abs(v) for v in vals if isinstance(v, float) and math.isfinite(v))
-    return sorted(out)
+                ref = f"{t.name} › {r.label} › {col}"
+                for v in vals:
+                    if isinstance(v, float) and math.isfinite(v):
+                        out.setdefault(abs(v), ref)
+    return sorted(out.items())
 
 
-def _matches(lit: str, numbers: list[float]) -> bool:
-    dec = len(lit.split(".")[1]) if "." in lit else 0
-    x, tol = float(lit), 0.5 * 10.0**-dec + 1e-9
+def _match(lit: str, numbers: list[tuple[float, str]]) -> str | None:
+    """The cell a literal equals within its own rounding (None if none)."""
     import bisect
 
-    k = bisect.bisect_left(numbers, x - tol)
-    return k < len(numbers) and numbers[k] <= x + tol
+    dec = len(lit.split(".")[1]) if "." in lit else 0
+    x, tol = float(lit), 0.5 * 10.0**-dec + 1e-9
+    k = bisect.bisect_left(numbers, (x - tol, ""))
+    return numbers[k][1] if k < len(numbers) and numbers[k][0] <= x + tol else None
 
 
 def check_answer(
@@ -260,8 +265,11 @@ def check_answer(
         bare = _CODE.sub(" ", _MARKER.sub(" ", line))
         for m in _NUMBER.finditer(bare):
             lit = m.group("num") or m.group("dec")
-            if not _matches(lit, numbers):
-                shown = lit + (m.group("pct") or "").strip()
+            shown = lit + (m.group("pct") or "").strip()
+            ref = _match(lit, numbers)
+            if ref is not None:  # allowed, but listed: a reader can see what it was matched to
+                res.cited.append(Cited(lineno, "matched", f"equals {ref}", shown))
+            else:
                 err(
                     f"{shown} matches no table cell: cite the cell ({{{{cell ...}}}}), or mark a "
                     "figure from the literature ({{cite ...}}) or a design value ({{design ...}})"
