@@ -80,3 +80,26 @@ def test_without_items_the_seed_interval_is_flagged(run) -> None:
     c = score.rows[0].cells[0]
     assert c.note == "‡" and c.ci_low == pytest.approx(c.seed_ci_low)
     assert any(n.startswith("‡ No per-item outcomes") for n in score.notes)
+
+
+def test_gap_by_group_is_two_level(run) -> None:
+    from xstilts.report.effects import grouped_gap_table
+
+    df = ResultsStore(run).frame()
+    items = item_frame(run)
+    t = grouped_gap_table(df, "xnli", {"xnli": "accuracy"}, by="language", items=items)
+    assert t.columns == ["de", "fr"]
+    for r in t.rows:
+        for c in r.cells:
+            assert c.note == "" and c.mark == "" and math.isnan(c.p_value)  # a level, untested
+            assert -100 <= c.ci_low <= c.mean <= c.ci_high <= 100
+            # the two-level interval adds the item level: never narrower than the seed interval
+            assert c.ci_low <= c.seed_ci_low + 1e-9 and c.ci_high >= c.seed_ci_high - 1e-9
+    # by hand for the baseline in de: clean − perturbed per item, clustered by row
+    sel = items[(items["intermediate"] == "none") & (items["language"] == "de")]
+    piv = sel.pivot_table(index="seed", columns=["perturbation", "item"], values="value")
+    d = (piv["none"] - piv["char_swap@0.1"]) * 100
+    iv = two_level_interval(d.to_numpy(), np.arange(d.shape[1]), bounds=(-100, 100))
+    base = t.rows[0].cells[0]
+    assert base.mean == pytest.approx(iv.estimate)
+    assert base.ci_high - base.ci_low == pytest.approx(iv.high - iv.low, rel=0.15)

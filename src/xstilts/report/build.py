@@ -255,7 +255,9 @@ def build_sections(
             )
             for by in ("script", "resource", "language"):
                 for attacks in (False, True):
-                    g = grouped_gap_table(df, t, main_metric, by=by, model=model, attacks=attacks)
+                    g = grouped_gap_table(
+                        df, t, main_metric, by=by, model=model, attacks=attacks, items=items
+                    )
                     if not g.empty and (by == "language" or len(g.columns) > 1):
                         found.append(g)
             if found:

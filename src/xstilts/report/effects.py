@@ -340,16 +340,26 @@ def grouped_gap_table(
     by: str = "script",
     model: str | None = None,
     attacks: bool = False,
+    items: pd.DataFrame | None = None,
 ) -> Table:
     """Robustness gap per language group (``script``, ``resource`` or ``language``), per set-up.
 
     Per seed and language: clean − mean over the perturbations evaluated on that language (or
     over the attacks with ``attacks=True``); then the mean over the group's languages; cells show
-    mean [95% t-interval] over seeds and, in parentheses, the gap relative to the clean score.
+    mean [95% interval] and, in parentheses, the gap relative to the clean score. The interval is
+    two-level (items by source row, and seeds) where ``items`` has the per-item outcomes, else
+    the t-interval over seeds (marked ``‡``).
     """
     f, metric = condition_rows(df, target, main_metric, model=model)
     if f.empty:
         return Table(f"gap_by_{by}", "", "", [])
+    split = D.pick_split(D.task_rows(_select_model(D.prepare(df), model)).query("task == @target"))
+    if items is not None and not items.empty:
+        items = items[(items["task"] == target) & (items["metric"] == metric)]
+    cluster_of = _clusters(items) if items is not None and not items.empty else {}
+    scale = D.scale_of(metric)
+    bounds = difference_bounds(metric, scale)
+    fallback = False
     noisy = f["condition"].str.startswith("attack:")
     pert = f[(f["condition"] != D.CLEAN) & (noisy if attacks else ~noisy)]
     clean = f[f["condition"] == D.CLEAN]
@@ -389,9 +399,17 @@ def grouped_gap_table(
                 cells.append(Cell())
                 continue
             by_seed = sel.groupby("seed")[["gap", "clean"]].mean()
-            c = _ci_cell(
-                by_seed["gap"], signed=False, bounds=difference_bounds(metric, D.scale_of(metric))
-            )
+            seed_iv = seed_t_interval(by_seed["gap"].to_numpy(float) * scale, bounds=bounds)
+            x = _group_gap_items(items, pert, metric, split, m, i, sorted(set(sel["language"])))
+            iv = _two_level(x, cluster_of, scale, bounds)
+            if iv is None or abs(iv.estimate - seed_iv.estimate) > 1e-6 * max(1.0, scale):
+                fallback = True
+                c = interval_cell(seed_iv, seed_iv, signed=False)
+                c.note = SEED_ONLY
+            else:
+                c = interval_cell(iv, seed_iv, signed=False)
+            c.p_value = math.nan  # a level, not a test against 0
+            c.mark = ""
             rel = float(np.mean(by_seed["gap"] / by_seed["clean"])) * 100
             c.text += f" ({rel:.0f}%)"
             cells.append(c)
@@ -402,14 +420,51 @@ def grouped_gap_table(
     table.notes.append(
         "Per seed and language: clean − perturbed score (mean over the "
         + ("attacks" if attacks else "perturbations")
-        + " evaluated on that language), averaged over the group's languages; mean [95% "
-        "t-interval] over seeds; relative gap = gap / clean score. Bold: smallest gap per column."
+        + " evaluated on that language), averaged over the group's languages; mean over seeds "
+        "[95% two-level interval: test items by source row, and seeds; the seed-only t-interval "
+        "in the CSV]; relative gap = gap / clean score. Bold: smallest gap per column."
     )
+    if fallback:
+        table.notes.append(
+            f"{SEED_ONLY} No per-item outcomes (attacks, or predictions not saved): 95% t-interval "
+            "over seeds only, which treats the test items as fixed."
+        )
     if by == "resource":
         table.notes.append(
             "Resource classes of Joshi et al. (2020): 5 = best resourced, 0 = least."
         )
     return table
+
+
+def _group_gap_items(
+    items: pd.DataFrame | None,
+    pert: pd.DataFrame,
+    metric: str,
+    split: str,
+    m: str,
+    i: str,
+    langs: list[str],
+) -> pd.DataFrame | None:
+    """Seeds × items: clean − mean over the perturbations evaluated on each item's language."""
+    parts = []
+    for lang in langs:
+        conds = sorted(
+            set(
+                pert[
+                    (pert["model"] == m) & (pert["intermediate"] == i) & (pert["language"] == lang)
+                ]["condition"]
+            )
+        )
+        clean = _item_values(items, metric, split, m, i, D.CLEAN, {lang})
+        noisy = [_item_values(items, metric, split, m, i, c, {lang}) for c in conds]
+        if clean is None or not noisy or any(n is None for n in noisy):
+            return None
+        mean_noisy = sum(noisy[1:], noisy[0]) / len(noisy)  # aligned on seeds and items
+        d = _sub(clean, mean_noisy)
+        if d is None:
+            return None
+        parts.append(d)
+    return pd.concat(parts, axis=1, join="inner") if parts else None
 
 
 def _members(per: pd.DataFrame, g: str) -> str:
