@@ -27,6 +27,7 @@ from xstilts.report.table import Cell, Row, Table
 from xstilts.report.tables import _fmt, _select_model, _slug, stats_cell
 from xstilts.stats.bounds import difference_bounds, level_bounds
 from xstilts.stats.intervals import UNBOUNDED, seed_t_interval, two_level_interval
+from xstilts.stats.power import min_detectable_effect
 
 CLEAN_LABEL = "Clean"
 SEED_ONLY = "‡"
@@ -101,7 +102,11 @@ def _ci_cell(
     text = _fmt(sm.mean, dec, signed)
     if sm.n > 1:
         text += f" [{_fmt(sm.ci_low, dec, signed)}, {_fmt(sm.ci_high, dec, signed)}]"
-    return stats_cell(sm, text, p)
+    cell = stats_cell(sm, text, p)
+    cell.seed_ci_low, cell.seed_ci_high = sm.ci_low, sm.ci_high
+    if sm.n > 1:
+        cell.mde = min_detectable_effect(sm.std / math.sqrt(sm.n), sm.n - 1)
+    return cell
 
 
 def _paired(a: pd.Series | None, b: pd.Series | None) -> tuple[pd.Series | None, float]:

@@ -181,13 +181,10 @@ def p_value_table(table: Table) -> Table | None:
                 cells.append(Cell(text=MISSING))
                 continue
             adj = c.p_adjusted if not math.isnan(c.p_adjusted) else c.p_value
+            # the raw p as the value, not as a test of this table (it is not corrected again)
             cells.append(
                 Cell(
-                    text=f"{_p(c.p_value)} / {_p(adj)}",
-                    mark=c.mark,
-                    p_value=c.p_value,
-                    p_adjusted=adj,
-                    mean=c.p_value,
+                    text=f"{_p(c.p_value)} / {_p(adj)}", mark=c.mark, p_adjusted=adj, mean=c.p_value
                 )
             )
         out.rows.append(Row(r.label, cells, r.kind))
