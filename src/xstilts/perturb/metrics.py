@@ -36,16 +36,19 @@ def paired_bootstrap(
     seed: int = 0,
 ) -> BootstrapCI:
     """Percentile CI of mean(a) − mean(b), resampling the *same* example indices for both models
-    (per-example scores, e.g. 0/1 correctness), so the shared difficulty of items cancels."""
+    (per-example scores, e.g. 0/1 correctness), so the shared difficulty of items cancels.
+
+    Every example is its own item; :func:`xstilts.stats.paired.cluster_bootstrap_ci` (which this
+    calls) resamples clusters of dependent examples (translations of one source row)."""
+    from xstilts.stats.paired import cluster_bootstrap_ci
+
     a, b = np.asarray(scores_a, dtype=float), np.asarray(scores_b, dtype=float)
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
         raise ValueError("paired_bootstrap needs two non-empty 1-d arrays of equal length")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, a.size, size=(n_resamples, a.size))
-    diffs = a[idx].mean(axis=1) - b[idx].mean(axis=1)
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(diffs, [alpha, 1 - alpha])
-    return BootstrapCI(float(a.mean() - b.mean()), float(low), float(high), confidence, n_resamples)
+    est, low, high = cluster_bootstrap_ci(
+        a - b, np.arange(a.size), confidence=confidence, n_resamples=n_resamples, seed=seed
+    )
+    return BootstrapCI(float(a.mean() - b.mean()), low, high, confidence, n_resamples)
 
 
 @dataclass(frozen=True)

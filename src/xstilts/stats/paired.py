@@ -35,7 +35,9 @@ class PairedResult:
 
 
 def _codes(clusters) -> np.ndarray:
-    _, codes = np.unique(np.asarray(clusters).astype(str), return_inverse=True)
+    """Integer codes 0..C−1 in sorted order of the cluster keys (integers sort as numbers)."""
+    arr = np.asarray(clusters)
+    _, codes = np.unique(arr if arr.dtype.kind in "iu" else arr.astype(str), return_inverse=True)
     return codes.astype(np.int64)
 
 
