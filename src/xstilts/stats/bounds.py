@@ -8,14 +8,16 @@ report's convention: ×100 scores live in [0, 1], unscaled ones (queries, margin
 from __future__ import annotations
 
 import math
-
-from xstilts.evaluation.metrics import METRICS
+from functools import lru_cache
 
 UNSCALED = frozenset({"avg_queries", "pair_margin", "pair_rank"})
 
 
+@lru_cache(maxsize=256)
 def stored_bounds(score: str) -> tuple[float, float]:
     """Range of ``score`` as stored (before the report's ×100)."""
+    from xstilts.evaluation.metrics import METRICS  # the registry (imports its metric modules)
+
     for entry in METRICS.items():
         m = entry.obj
         if score in (m.name, m.main):
