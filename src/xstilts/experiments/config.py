@@ -182,8 +182,61 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
     data = load_yaml(text, str(path)) or {}
     if not isinstance(data, dict):
         raise ConfigError("a config must be a mapping of keys to values", where=str(path))
+    data = with_include(data, path)
     data.update(overrides or {})
     return parse_config(data, where=str(path))
+
+
+def with_include(data: dict[str, Any], path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Resolve ``include:`` so that studies take a shared recipe from one file, not restated.
+
+    ``include: ../configs/phang2020.yaml`` (relative to the including file) takes every key of
+    that file; ``include: {path: ..., keys: [phases, task_overrides]}`` only the keys named. The
+    including file's values win; mappings merge key by key (a study adds a task override
+    without restating the others), anything else is replaced.
+    """
+    inc = data.pop("include", None)
+    if inc is None:
+        return data
+    keys = None
+    if isinstance(inc, dict) and set(inc) <= {"path", "keys"} and isinstance(inc.get("path"), str):
+        keys = inc.get("keys")
+        if keys is not None and not (
+            isinstance(keys, list) and all(isinstance(k, str) for k in keys)
+        ):
+            raise ConfigError("include.keys: expected a list of key names", where=str(path))
+        inc = inc["path"]
+    if not isinstance(inc, str) or not inc or "\x00" in inc:
+        raise ConfigError(
+            "include: expected a file name or {path: FILE, keys: [KEY, ...]}", where=str(path)
+        )
+    target = (path.parent / inc).resolve()
+    if target in seen or target == path.resolve():
+        raise ConfigError(f"include cycle through {target}", where=str(path))
+    try:
+        text = target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "file not found" if isinstance(exc, FileNotFoundError) else str(exc)
+        raise ConfigError(f"include {inc}: {reason}", where=str(path)) from None
+    base = load_yaml(text, str(target)) or {}
+    if not isinstance(base, dict):
+        raise ConfigError("an included config must be a mapping", where=str(target))
+    base = with_include(base, target, (*seen, path.resolve()))
+    if keys is not None:
+        missing = [k for k in keys if k not in base]
+        if missing:
+            raise ConfigError(
+                f"include.keys: {target} has no {', '.join(missing)}", where=str(path)
+            )
+        base = {k: base[k] for k in keys}
+    return _merge(base, data)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def parse_config(data: dict[str, Any], *, where: str = "config") -> ExperimentConfig:
