@@ -85,12 +85,16 @@ def plan(
     """Print the plan of steps a config expands to, and its size, without running it."""
     from xstilts.experiments.store import ArtifactStore
 
-    _, p = _load(config, data_dir)
+    cfg, p = _load(config, data_dir)
     store = ArtifactStore(out_dir) if out_dir else None
     shared, consumers = p.shared(), p.consumers()
     summ = p.summary()
     if store is not None:
         summ["done"] = sum(store.done(k) for k in p.steps)
+    from xstilts.experiments.estimate import describe, plan_size
+    from xstilts.paths import data_root
+
+    size = plan_size(p, data_root(data_dir or cfg.data_dir))
     if as_json:
         steps = []
         for s in p.steps.values():
@@ -100,7 +104,7 @@ def plan(
             if store is not None:
                 d["done"] = store.done(s.key)
             steps.append(d)
-        typer.echo(json.dumps({**summ, "steps_list": steps}, indent=2))
+        typer.echo(json.dumps({**summ, "size": size, "steps_list": steps}, indent=2))
         return
     for s in p.steps.values():
         mark = ""
@@ -116,6 +120,7 @@ def plan(
         f"Shared between pipelines, run once: {shared_kinds} (xN: pipelines using it).",
         soft_wrap=True,
     )
+    out.print(escape(describe(size)), soft_wrap=True)
     if store is not None:
         out.print(f"{summ['done']} of {summ['steps']} steps already done in {out_dir}")
 

@@ -1046,3 +1046,4 @@ def read(
 # Readers composed from the ones above (``concat``) register on import.
 from xstilts.data import readers_extra  # noqa: E402, F401, I001
 from xstilts.data import readers_typos  # noqa: E402, F401  (stickland_xnli: real-typo twins)
+from xstilts.data import readers_intermediate  # noqa: E402, F401  (exclude: by id)

@@ -41,6 +41,9 @@ class EvalConfig(Strict):
     # bf16: weights and activations in bfloat16 (decoding and scoring stay float32). About 3-4x
     # faster on GPUs and on CPUs with AMX; scores may move by a few tenths of a point.
     precision: Literal["fp32", "bf16"] = "fp32"
+    # target -> other tasks of its family scored with its checkpoint and head, without a training
+    # of their own: {tydiqa-heldout: [xquad, mlqa-dev]} trains QA once and scores three QA sets
+    also_score: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class PerturbationSpec(Strict):

@@ -205,7 +205,8 @@ def run_evaluate(step: Step, ctx: StepContext) -> list[ResultRow]:
     load_state(model, ckpt, encoder_only=False)
     model.to(dtype=inference_dtype(p.get("precision", "fp32")))
     model.eval()
-    head_labels = model.head_specs.get(spec.name, {}).get("params", {}).get("labels")
+    head = p.get("head", spec.name)  # another task's head: evaluation.also_score
+    head_labels = model.head_specs.get(head, {}).get("params", {}).get("labels")
     if head_labels is not None and head_labels != spec.labels:
         spec = spec.model_copy(update={"labels": list(head_labels)})
     pert = p.get("perturbation")
@@ -239,7 +240,7 @@ def run_evaluate(step: Step, ctx: StepContext) -> list[ResultRow]:
         digest = input_digest(ex)  # what the model saw: equal across models on equal inputs
         t0 = time.perf_counter()
         preds = predict(
-            model, fam, spec.name, feats, batch_size=p["batch_size"], pad_id=tok.pad_token_id or 0
+            model, fam, head, feats, batch_size=p["batch_size"], pad_id=tok.pad_token_id or 0
         )
         secs = time.perf_counter() - t0
         scores = fam.score(preds, ex, feats, spec, lang)

@@ -272,6 +272,7 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
                             label=f"evaluate {target} after {label} seed {seed}",
                         )
                     )
+                    add_also_scored(plan, cfg, spec, ev, labels, tkey, targets, ddir)
                     for att in cfg.attacks:
                         al = att.label or f"attack:{att.name}@{att.params.get('query_budget', 500)}"
                         alangs = [
@@ -319,6 +320,41 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
                         )
     add_align_steps(plan, cfg, common, ddir)  # xstilts.align: after the train steps it consumes
     return plan
+
+
+def add_also_scored(
+    plan: Plan, cfg: ExperimentConfig, spec, ev: dict, labels: dict, tkey: str, targets, ddir
+) -> None:
+    """``evaluation.also_score``: the target's checkpoint and head scored on more tasks of its
+    family (each reported as its own target), e.g. one QA training scored on three QA sets."""
+    where = f"evaluation.also_score.{spec.name}"
+    for bad in set(cfg.evaluation.also_score) - set(targets):
+        raise ConfigError(f"{bad!r} is not a target of this config", where="evaluation.also_score")
+    for other in cfg.evaluation.also_score.get(spec.name, []):
+        ospec = get_task(other, where=where)
+        if ospec.family != spec.family or ospec.labels != spec.labels:
+            raise ConfigError(
+                f"{other} cannot be scored with the {spec.name} head (family or labels differ)",
+                where=where,
+            )
+        langs = eval_languages(cfg, ospec, [*targets, other])
+        params = {
+            **ev,
+            "task": other,
+            "head": spec.name,
+            "languages": langs,
+            "data": [_eval_fp(other, cfg.evaluation.split, lang, ddir) for lang in langs],
+            "task_fp": _task_fp(other),
+        }
+        plan.add(
+            Step(
+                "evaluate",
+                {**params, "labels": {**labels, "target": other}},
+                deps={"checkpoint": tkey},
+                label=f"evaluate {other} with the {spec.name} head after "
+                f"{labels['intermediate']} seed {labels['seed']}",
+            )
+        )
 
 
 def _check_subset(langs: list[str] | None, targets: list[str], where: str) -> None:
