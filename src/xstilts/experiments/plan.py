@@ -385,7 +385,8 @@ def eval_languages(cfg: ExperimentConfig, spec, targets: list[str]) -> list[str]
     expand = cfg.evaluation.language_pairs and pairs
     if asked is None:
         return language_pairs(spec) if expand else list(spec.languages)
-    known = {lang for t in targets for lang in get_task(t).languages}
+    also = [o for tasks in cfg.evaluation.also_score.values() for o in tasks]
+    known = {lang for t in [*targets, *also] for lang in get_task(t).languages}
     check_languages(
         spec.model_copy(update={"languages": sorted(known)}), asked, "evaluation.languages"
     )
