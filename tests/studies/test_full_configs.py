@@ -71,7 +71,13 @@ def test_q4_plans_three_english_families_and_an_xtreme_r_target(plans):
 def test_q5_plans_an_adversarial_attack_target_checkpoints_and_bucc(plans):
     _, plan = plans["alignment_stability.yaml"]
     steps = list(plan.steps.values())
-    assert any(s.kind == "attack" for s in steps)
+    mixes = [
+        t["name"]
+        for s in steps
+        if s.kind == "attack"
+        for t in s.params["attack"]["params"].get("transformations", [])
+    ]
+    assert "code_mix" in mixes  # an adversarial code-mixing search, not only random noise
     assert any(s.kind == "train" and s.params["role"] == "target" for s in steps)
     retrieved = {s.params.get("task") for s in steps if s.kind == "retrieve"}
     assert "bucc2018" in retrieved
