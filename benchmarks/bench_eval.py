@@ -29,7 +29,7 @@ def child(a) -> dict:
     from xstilts.models.encoder import resolve_model
     from xstilts.tasks.family import get_family
     from xstilts.tasks.registry import get_task
-    from xstilts.training.batching import eval_batches
+    from xstilts.evaluation.predict import eval_batches
 
     torch.manual_seed(0)
     ref = resolve_model("offline")
