@@ -104,9 +104,9 @@ def _local_files(spec: TaskSpec, split: str, lang: str, data_dir: Path) -> list[
     return None
 
 
-def _pairs_in_rows(spec: TaskSpec) -> bool:
+def _pairs_in_rows(spec: TaskSpec, ex: list[dict]) -> bool:
     """A retrieval task whose rows are translation pairs (Tatoeba): text_b is the English."""
-    return spec.protocol == "retrieval" and list(spec.text_fields[:2]) == ["text_a", "text_b"]
+    return spec.protocol == "retrieval" and bool(ex) and "text_b" in ex[0]
 
 
 def input_files(name: str, lang: str, data_dir: Path | None) -> list[Path]:
@@ -230,7 +230,7 @@ def load(
             name, lang, split, ex[0], data_fingerprint(name, lang, data_dir), max_n, seed
         )
     fp = data_fingerprint(name, lang, data_dir)
-    if _pairs_in_rows(spec):
+    if _pairs_in_rows(spec, ex):
         ps = ParallelSet(
             name,
             lang,

@@ -90,12 +90,14 @@ def cpu_has_native_bf16(flags: set[str] | None = None, capability: str | None = 
 
 @functools.cache
 def detect() -> Capability:
-    """The capability of this machine (read once per process)."""
+    """The capability of this machine (read once per process). ``XSTILTS_NATIVE_BF16=0`` (or
+    ``1``) overrides the CPU's answer, e.g. to reproduce an AVX2-only host's choices."""
     cuda = torch.cuda.is_available()
+    env = os.environ.get("XSTILTS_NATIVE_BF16")
     return Capability(
         cuda=cuda,
         cuda_bf16=bool(cuda and torch.cuda.is_bf16_supported()),
-        cpu_bf16=cpu_has_native_bf16(),
+        cpu_bf16=cpu_has_native_bf16() if env not in ("0", "1") else env == "1",
     )
 
 
