@@ -9,12 +9,13 @@ forward pass of evaluation, attack, retrieval and alignment is on the GPU.
 from __future__ import annotations
 
 import logging
-import shutil
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
+from protokit import ctx as _ctx
+from protokit import params as _params
+from protokit import record_forward as _record_forward
+from protokit import step as _step
 
 from xstilts.models import device as D
 
@@ -99,68 +100,6 @@ def test_place_moves_and_casts_as_resolved():
 
 
 # -- protocols: the forward pass runs where and how the policy says ----------------------------
-
-
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory, offline_encoder: Path) -> tuple[Path, Path]:
-    """(tiny random encoder dir, a demo-sentiment checkpoint of it): precision and device do not
-    depend on what the weights learnt."""
-    from transformers import BertConfig, BertModel
-
-    from xstilts.experiments.pipeline import add_task_head
-    from xstilts.models.build import build_model
-    from xstilts.models.encoder import resolve_model
-    from xstilts.models.model import save_checkpoint
-    from xstilts.tasks.registry import get_task
-
-    d = tmp_path_factory.mktemp("tiny-bert")
-    torch.manual_seed(0)
-    cfg = BertConfig(
-        vocab_size=250037, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-    )  # fmt: skip
-    BertModel(cfg, add_pooling_layer=False).save_pretrained(d, safe_serialization=True)
-    for f in offline_encoder.glob("tokenizer*"):
-        shutil.copy(f, d / f.name)
-    model, _ = build_model(resolve_model(str(d)), {})
-    add_task_head(model, get_task("demo-sentiment"), "mean")
-    ckpt = tmp_path_factory.mktemp("ckpt")
-    save_checkpoint(model, ckpt, {"tasks": ["demo-sentiment"]})
-    return d, ckpt
-
-
-def _step(kind: str, params: dict, key: str = "k") -> SimpleNamespace:
-    return SimpleNamespace(kind=kind, params=params, key=f"{kind}-{key}", label=kind)
-
-
-def _ctx(tmp_path: Path, ckpt: Path | None) -> SimpleNamespace:
-    return SimpleNamespace(
-        work_dir=tmp_path, inputs={"checkpoint": ckpt} if ckpt else {}, progress=None
-    )
-
-
-def _record_forward(model) -> list[tuple[torch.device, torch.dtype]]:
-    """(device, dtype) of the encoder's output in every forward pass."""
-    seen: list[tuple[torch.device, torch.dtype]] = []
-    enc = getattr(model, "encoder", model)
-    enc.register_forward_hook(
-        lambda _m, _i, out: seen.append((out.last_hidden_state.device, out.last_hidden_state.dtype))
-    )
-    return seen
-
-
-def _params(model_dir: Path, **kw) -> dict:
-    from dataclasses import asdict
-
-    from xstilts.models.encoder import resolve_model
-
-    return {
-        "model": asdict(resolve_model(str(model_dir))),
-        "labels": {"run_id": "t", "config_hash": "h", "model": "tiny", "intermediate": "none",
-                   "target": "demo-sentiment", "seed": 1},
-        "languages": ["de"], "split": "test", "batch_size": 8, "max_length": 32,
-        "task": "demo-sentiment", **kw,
-    }  # fmt: skip
 
 
 def _attack(model_dir, ckpt, tmp_path, precision, cap):

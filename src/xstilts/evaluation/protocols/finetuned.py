@@ -98,10 +98,13 @@ class FinetunedPrediction(Protocol):
                         extra={"n": len(ex), "seconds": round(secs, 3), "input_digest": digest},
                     )
                 )
-            shown = (
-                fam.per_example(preds, ex, feats, spec) if hasattr(fam, "per_example") else preds
-            )
-            self.save_predictions(lang, ex, shown, spec)
+            if p.save_predictions:
+                shown = (
+                    fam.per_example(preds, ex, feats, spec)
+                    if hasattr(fam, "per_example")
+                    else preds
+                )
+                self.save_predictions(lang, ex, shown, spec)
         return rows
 
 
