@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from xstilts.evaluation.protocols.alignment import Alignment
+from xstilts.align.protocol import Alignment
 from xstilts.evaluation.protocols.base import StepRequest
 from xstilts.evaluation.protocols.retrieval import (  # noqa: F401  (re-exported)
     Retrieval,

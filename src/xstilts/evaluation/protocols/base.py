@@ -84,7 +84,7 @@ class ProtocolParams(BaseModel):
 
 
 PROTOCOLS: Registry[type[Protocol]] = Registry(
-    "protocol", providers=("xstilts.evaluation.protocols.*",)
+    "protocol", providers=("xstilts.evaluation.protocols.*", "xstilts.align.protocol")
 )
 
 

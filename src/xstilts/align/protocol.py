@@ -1,6 +1,10 @@
 """Alignment probes (the ``align`` step): layer-wise retrieval, pair geometry, CKA and language-ID
 probes over the grid's checkpoints (``align/run.py`` computes them).
 
+A protocol like the others (``evaluation/protocols/``), kept in ``align/`` because the probes use
+evaluation's retrieval functions: ``PROTOCOLS`` names this module among its providers, so
+evaluation never imports align.
+
 Every checkpoint is loaded through ``models.build`` and placed by the device policy
 (``align/hidden.py``); sentences come from the input sets' ``TaskSpec``s (``align/inputs.py``).
 """
