@@ -40,8 +40,7 @@ from xstilts.evaluation.metrics import compute
 from xstilts.evaluation.retrieval import (
     bucc_optimize_threshold,
     bucc_scores,
-    candidates_to_ids,
-    mine,
+    mine_bucc,
     topk_cosine,
 )
 from xstilts.experiments.results import ResultRow
@@ -368,8 +367,12 @@ def run_retrieve(step: Step, ctx: StepContext) -> list[ResultRow]:
 
 def _bucc_candidates(ex: dict, emb, p: dict[str, Any]) -> dict[tuple[str, str], float]:
     x, y = emb(ex["src_texts"]), emb(ex["tgt_texts"])
-    pairs = mine(x, y, k=int(p.get("k", 4)), mode="max", margin="ratio")
-    return candidates_to_ids(pairs, ex["src_ids"], ex["tgt_ids"], ex["src_texts"], ex["tgt_texts"])
+    return mine_bucc(
+        x,
+        y,
+        *(ex[f] for f in ("src_ids", "tgt_ids", "src_texts", "tgt_texts")),
+        k=int(p.get("k", 4)),
+    )
 
 
 def _optional_test(spec: TaskSpec, lang: str, data_dir: Path | None) -> dict | None:
