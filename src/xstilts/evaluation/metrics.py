@@ -63,6 +63,11 @@ def compute(name: str, **kwargs: Any) -> dict[str, float]:
 
 @metric("accuracy")
 def accuracy(predictions: Sequence, references: Sequence, **_: Any) -> dict[str, float]:
+    """Share of equal pairs; unequal lengths are an error (XTREME's evaluate.py asserts them)."""
+    if len(predictions) != len(references):
+        raise ConfigError(
+            f"{len(predictions)} predictions vs {len(references)} references", where="metrics"
+        )
     p, r = np.asarray(predictions), np.asarray(references)
     return {"accuracy": float((p == r).mean()) if len(r) else float("nan")}
 
