@@ -25,6 +25,7 @@ from xstilts.experiments.retrieval import (
     subsample_corpus,
     tatoeba_scores,
 )
+from xstilts.models.profile import retrieval_convention
 from xstilts.tasks.registry import get_task
 
 # ----------------------------------------------------------------------------- hand-worked
@@ -92,10 +93,17 @@ def test_tatoeba_directions_are_not_mixed_up():
 
 
 def test_default_layers():
-    assert default_layer("bert-base-multilingual-cased", 12) == 7
-    assert default_layer("FacebookAI/xlm-roberta-base", 12) == 7
+    # XTREME's scripts: hidden state (L + 1) - num_layers + specific_layer (models/profile.py)
+    assert default_layer("bert-base-multilingual-cased", 12, "bucc2018") == 13 - 12 + 7
+    assert default_layer("bert-base-multilingual-cased", 12, "tatoeba") == 13 - 12 + 7
+    assert default_layer("xlm-roberta-large", 24, "bucc2018") == 25 - 12 + 7
+    assert default_layer("xlm-roberta-large", 24, "tatoeba") == 25 - 24 + 13
+    assert default_layer("FacebookAI/xlm-roberta-base", 12) == 8
     assert default_layer("offline:multilingual-e5-small", 12) == 12
     assert default_layer("some/unknown-model", 6) == 6
+    assert retrieval_convention("bert-base-multilingual-cased", "bucc2018").pooling == "first"
+    assert retrieval_convention("bert-base-multilingual-cased", "tatoeba").pooling == "mean"
+    assert retrieval_convention("xlm-roberta-large", "bucc2018").max_length == 512
 
 
 def test_subsample_keeps_gold_first():
@@ -126,6 +134,14 @@ def test_embed_is_order_independent(offline_encoder):
     alone = torch.cat([embed(model, tok, [t], layer=12) for t in texts])
     assert torch.allclose(together, alone, atol=1e-4)
     assert not torch.allclose(embed(model, tok, texts, layer=4), together)
+    # first-token pooling (XTREME's BUCC "cls"): the first position's hidden state, padding-proof
+    first = embed(model, tok, texts, layer=12, batch_size=3, pooling="first")
+    ids = tok(texts[2:], return_tensors="pt")
+    model.eval()
+    with torch.no_grad():
+        hs = model.encode(ids["input_ids"], ids["attention_mask"], output_hidden_states=True)
+    assert torch.allclose(first[2], hs.hidden_states[12][0, 0].float(), atol=1e-4)
+    assert not torch.allclose(first, together)
     from xstilts.errors import ConfigError
 
     with pytest.raises(ConfigError, match="layer 13"):

@@ -6,9 +6,8 @@ cross-lingual alignment. Sentences are mean-pooled over the attention mask at on
 (``hidden_states[layer]``, 0 = embeddings) and searched exactly by cosine, in blocks
 (``evaluation/retrieval.py``).
 
-Which layer: XTREME's retrieval scripts use layer 7 (the 8th hidden state) for mBERT and XLM-R
-base; sentence encoders trained for embeddings (e5) are used at their last layer. The table below
-is the default per model; ``retrieval.layer`` in a config overrides it.
+Which layer: the model profile (``models/profile.py``, XTREME's choices for the models XTREME
+used); ``retrieval.layer`` in a config overrides it.
 
 Per task kind (the task's first metric, see ``tasks/families/retrieval.py``):
 
@@ -47,37 +46,10 @@ from xstilts.experiments.results import ResultRow
 from xstilts.experiments.steps import STEP_KINDS, Step, StepContext
 from xstilts.models.encoder import EncoderRef
 from xstilts.models.model import MultiTaskModel, inference_dtype
+from xstilts.models.profile import default_layer, default_prefix, retrieval_convention
 from xstilts.tasks.family import get_family
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.spec import TaskSpec
-
-# (substring of the model name, hidden-state index). First match wins; negative = from the top.
-LAYER_DEFAULTS: list[tuple[str, int]] = [
-    ("multilingual-e5", -1),  # trained as a sentence embedder: last layer
-    ("e5-", -1),
-    ("labse", -1),
-    ("bert-base-multilingual", 7),  # XTREME (Hu et al., 2020), retrieval scripts
-    ("xlm-roberta-base", 7),  # XTREME
-    ("xlm-mlm-100-1280", 7),  # XTREME's XLM-100 runs use the same default layer
-    # Not in XTREME's scripts: the same relative depth (8 of 12 hidden states -> 16 of 24).
-    ("xlm-roberta-large", 16),
-]
-# Models trained as sentence encoders want an instruction prefix for symmetric similarity.
-PREFIX_DEFAULTS: list[tuple[str, str]] = [("multilingual-e5", "query: "), ("e5-", "query: ")]
-
-
-def default_layer(model_name: str, num_layers: int) -> int:
-    """The hidden-state index used when the config names none (unknown models: last layer)."""
-    low = model_name.lower()
-    for pat, layer in LAYER_DEFAULTS:
-        if pat in low:
-            return layer if layer >= 0 else num_layers + 1 + layer
-    return num_layers
-
-
-def default_prefix(model_name: str) -> str:
-    low = model_name.lower()
-    return next((p for pat, p in PREFIX_DEFAULTS if pat in low), "")
 
 
 @torch.inference_mode()
@@ -91,8 +63,10 @@ def embed(
     max_length: int = 128,
     prefix: str = "",
     device: torch.device | str = "cpu",
+    pooling: str = "mean",
 ) -> torch.Tensor:
-    """Mean-pooled ``hidden_states[layer]`` of each text, float32 on CPU, in input order.
+    """Mean-pooled (or first-token, ``pooling="first"``) ``hidden_states[layer]`` of each text,
+    float32 on CPU, in input order.
 
     Batches are formed from length-sorted texts (little padding); the result is put back in order.
     """
@@ -117,7 +91,7 @@ def embed(
         x, mask = x.to(device), mask.to(device)
         hs = model.encode(x, mask, output_hidden_states=True).hidden_states[layer].float()
         m = mask.unsqueeze(-1).to(hs.dtype)
-        pooled = (hs * m).sum(1) / m.sum(1).clamp(min=1e-6)
+        pooled = hs[:, 0] if pooling == "first" else (hs * m).sum(1) / m.sum(1).clamp(min=1e-6)
         out[idx] = pooled.cpu()
     model.train(was_training)
     return out
@@ -269,7 +243,7 @@ def run_retrieve(step: Step, ctx: StepContext) -> list[ResultRow]:
     model.to(device, dtype=inference_dtype(p.get("precision", "fp32")))
     layer = p.get("layer")
     if layer is None:
-        layer = default_layer(ref.name, int(model.encoder.config.num_hidden_layers))
+        layer = default_layer(ref.name, int(model.encoder.config.num_hidden_layers), kind)
     prefix = p.get("prefix")
     if prefix is None:
         prefix = default_prefix(ref.name)
@@ -285,6 +259,7 @@ def run_retrieve(step: Step, ctx: StepContext) -> list[ResultRow]:
             max_length=p.get("max_length", 128),
             prefix=prefix,
             device=device,
+            pooling=retrieval_convention(ref.name, kind).pooling,
         )
 
     labels = {
