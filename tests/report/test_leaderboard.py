@@ -45,3 +45,27 @@ def test_missing_task_leaves_no_benchmark_score(mock_rows, tmp_path) -> None:
     written = write_report_frame(mock_rows, tmp_path / "report")
     md = written["report.md"].read_text(encoding="utf-8")
     assert "XTREME and XTREME-R scores" in md and f"{OFFICIAL['all_task']:.1f}" in md
+
+
+def test_printed_task_averages_include_english() -> None:
+    from xstilts.cli.main import _print_summary, out
+
+    rows = [
+        {
+            "task": "pawsx",
+            "target": "pawsx",
+            "intermediate": "none",
+            "split": "test",
+            "perturbation": "none",
+            "metric": "accuracy",
+            "language": lang,
+            "value": v,
+            "seed": 1,
+            "step": "s",
+        }
+        for lang, v in [("en", 0.9), ("de", 0.6), ("fr", 0.6)]
+    ]
+    rows.append({**rows[0], "language": "avg", "value": 0.6})  # a stored non-English average
+    with out.capture() as cap:
+        _print_summary(pd.DataFrame(rows))
+    assert "70.0" in cap.get() and "60.0" not in cap.get()
