@@ -101,3 +101,14 @@ def test_mismatched_line_counts_fail_naming_the_file(mock, tmp_path) -> None:
     (pred / "test-de.tsv").write_text("\n".join(lines[:-1]) + "\n")
     with pytest.raises(DataError, match="test-de.tsv"):
         score_submission_task(tmp_path / "pred", mock / "labels", "xnli", ["de"])
+
+
+def test_xquad_ro_counts_for_xtreme_r_only(rows) -> None:
+    xquad = rows[rows.task == "xquad"]
+    ro = xquad[xquad.language == "en"].assign(language="ro", value=0.0)
+    both = pd.concat([rows, ro], ignore_index=True)
+    x = task_scores(both, "xtreme").set_index("task").loc["xquad"]
+    assert x["n_languages"] == 11 and not x["missing"]
+    assert x["score"] == task_scores(rows, "xtreme").set_index("task").loc["xquad", "score"]
+    r = task_scores(both, "xtreme-r").set_index("task").loc["xquad"]
+    assert r["n_languages"] == 12 and r["score"] == pytest.approx(x["score"] * 11 / 12)

@@ -2,7 +2,8 @@
 
 Any checkpoint can be embedded (the pretrained encoder, the encoder after intermediate training,
 or after target training), so a plan can measure what intermediate training does to the encoder's
-cross-lingual alignment. Sentences are mean-pooled over the attention mask at one hidden layer
+cross-lingual alignment. Sentences are mean-pooled over the attention mask (or take the first
+token, as the model profile says: XTREME's BUCC) at one hidden layer
 (``hidden_states[layer]``, 0 = embeddings) and searched exactly by cosine, in blocks
 (``evaluation/retrieval.py``).
 
