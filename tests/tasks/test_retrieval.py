@@ -104,6 +104,8 @@ def test_default_layers():
     assert retrieval_convention("bert-base-multilingual-cased", "bucc2018").pooling == "first"
     assert retrieval_convention("bert-base-multilingual-cased", "tatoeba").pooling == "mean"
     assert retrieval_convention("xlm-roberta-large", "bucc2018").max_length == 512
+    assert retrieval_convention("bert-base-multilingual-cased", "tatoeba").max_length == 512
+    assert retrieval_convention("offline:multilingual-e5-small", "tatoeba").max_length == 128
 
 
 def test_subsample_keeps_gold_first():

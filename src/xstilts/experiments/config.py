@@ -93,7 +93,7 @@ class RetrievalConfig(Strict):
     split: str = "test"
     max_examples: int | None = None  # pairs (Tatoeba), sentences per side (BUCC), queries
     batch_size: int = 64
-    max_length: int = 128
+    max_length: int | None = None  # None: the model profile's (models/profile.py; XTREME: 512)
     k: int | None = None  # BUCC margin neighbours (default 4) / ranking cut-off (default 20)
     precision: Literal["fp32", "bf16"] = "fp32"  # encoder in bf16; pooling and search in fp32
     heldout_seed: int = 13  # BUCC: which half of dev tunes the threshold

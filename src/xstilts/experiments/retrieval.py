@@ -257,7 +257,7 @@ def run_retrieve(step: Step, ctx: StepContext) -> list[ResultRow]:
             texts,
             layer=layer,
             batch_size=p.get("batch_size", 64),
-            max_length=p.get("max_length", 128),
+            max_length=p.get("max_length") or retrieval_convention(ref.name, kind).max_length,
             prefix=prefix,
             device=device,
             pooling=retrieval_convention(ref.name, kind).pooling,

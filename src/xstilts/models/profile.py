@@ -18,7 +18,8 @@ and no ``--num_layers`` (default 12); ``scripts/run_tatoeba.sh`` passes ``--num_
 * Sentence encoders trained for embeddings (e5, LaBSE) use their last layer, mean pooling, and e5
   its ``query: `` prefix.
 
-Any other model: last layer, mean pooling. A config's ``retrieval.layer`` / ``prefix`` override.
+Any other model (and e5, LaBSE): last layer, mean pooling, 128 tokens (xstilts' earlier default).
+A config's ``retrieval.layer`` / ``prefix`` / ``max_length`` override.
 """
 
 from __future__ import annotations
@@ -35,17 +36,17 @@ class RetrievalConvention:
 
     layer: int  # hidden-state index (0 = embeddings); negative counts from the top
     pooling: Pooling = "mean"
-    max_length: int = 512
+    max_length: int = 512  # XTREME's --max_seq_length
     prefix: str = ""
 
 
-_E5 = {"*": RetrievalConvention(-1, "mean", 512, "query: ")}
+_E5 = {"*": RetrievalConvention(-1, "mean", 128, "query: ")}
 # (substring of the lower-cased model name, task kind -> convention; "*" for every other kind).
 # First match wins. Task kinds: a retrieval task's first metric (tatoeba, bucc2018, ranking).
 PROFILES: list[tuple[str, dict[str, RetrievalConvention]]] = [
     ("multilingual-e5", _E5),
     ("e5-", _E5),
-    ("labse", {"*": RetrievalConvention(-1, "mean")}),
+    ("labse", {"*": RetrievalConvention(-1, "mean", 128)}),
     (
         "bert-base-multilingual",
         {"bucc2018": RetrievalConvention(8, "first"), "*": RetrievalConvention(8, "mean")},
@@ -63,7 +64,7 @@ PROFILES: list[tuple[str, dict[str, RetrievalConvention]]] = [
         {"bucc2018": RetrievalConvention(12, "first"), "*": RetrievalConvention(12, "mean")},
     ),
 ]
-DEFAULT = RetrievalConvention(-1, "mean")
+DEFAULT = RetrievalConvention(-1, "mean", 128)
 
 
 def retrieval_convention(model_name: str, kind: str = "") -> RetrievalConvention:
