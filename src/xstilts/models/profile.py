@@ -42,7 +42,8 @@ class RetrievalConvention:
 
 _E5 = {"*": RetrievalConvention(-1, "mean", 128, "query: ")}
 # (substring of the lower-cased model name, task kind -> convention; "*" for every other kind).
-# First match wins. Task kinds: a retrieval task's first metric (tatoeba, bucc2018, ranking).
+# First match wins. Task kinds: the retrieval kind (evaluation/protocols/retrieval_kinds/: tatoeba,
+# bucc2018, ranking).
 PROFILES: list[tuple[str, dict[str, RetrievalConvention]]] = [
     ("multilingual-e5", _E5),
     ("e5-", _E5),
