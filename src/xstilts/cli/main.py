@@ -239,15 +239,21 @@ def _print_summary(df) -> None:
         return
     from rich.table import Table
 
-    avg = df[(df.language == "avg") & (df.perturbation == "none")]
-    if avg.empty:
+    from xstilts.report.data import ALIGNMENT_METRICS
+
+    # XTREME's task scores average every language, English included (evaluate.py): so does this
+    rows = df[~df.language.isin(["avg", "all"]) & (df.perturbation == "none")]
+    rows = rows[~rows.step.astype(str).str.startswith("aggregate-")]
+    rows = rows[~rows.metric.isin(ALIGNMENT_METRICS)]  # per-layer probes: their own report section
+    if rows.empty:
         return
-    table = Table(title="zero-shot average over non-English languages")
-    for c in ("target", "intermediate", "metric", "mean", "seeds"):
+    table = Table(title="average over the languages evaluated, English included (as XTREME)")
+    for c in ("task", "target", "intermediate", "split", "metric", "mean", "seeds"):
         table.add_column(c)
-    g = avg.groupby(["target", "intermediate", "metric"])["value"]
-    for (t, i, m), s in g:
-        table.add_row(t, i, m, f"{100 * s.mean():.1f}", str(len(s)))
+    keys = ["task", "target", "intermediate", "split", "metric"]
+    per_seed = rows.groupby([*keys, "seed"])["value"].mean()
+    for (task, t, i, sp, m), s in per_seed.groupby(level=keys):
+        table.add_row(task, t, i, sp, m, f"{100 * s.mean():.1f}", str(len(s)))
     out.print(table)
 
 

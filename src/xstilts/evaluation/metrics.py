@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from xstilts.errors import ConfigError
+
 # The registry, its ``@metric`` decorator and ``compute`` live in ``xstilts.scoring`` (tasks call
 # metrics by name without importing evaluation/); the metrics below register into it.
 from xstilts.scoring import METRICS, Metric, compute, metric  # noqa: F401
@@ -20,6 +22,11 @@ from xstilts.scoring import METRICS, Metric, compute, metric  # noqa: F401
 
 @metric("accuracy")
 def accuracy(predictions: Sequence, references: Sequence, **_: Any) -> dict[str, float]:
+    """Share of equal pairs; unequal lengths are an error (XTREME's evaluate.py asserts them)."""
+    if len(predictions) != len(references):
+        raise ConfigError(
+            f"{len(predictions)} predictions vs {len(references)} references", where="metrics"
+        )
     p, r = np.asarray(predictions), np.asarray(references)
     return {"accuracy": float((p == r).mean()) if len(r) else float("nan")}
 

@@ -98,7 +98,7 @@ class RetrievalConfig(Strict):
     split: str = "test"
     max_examples: int | None = None  # pairs (Tatoeba), sentences per side (BUCC), queries
     batch_size: int = 64
-    max_length: int = 128
+    max_length: int | None = None  # None: the model profile's (models/profile.py; XTREME: 512)
     k: int | None = None  # BUCC margin neighbours (default 4) / ranking cut-off (default 20)
     # encoder in bf16 (pooling and search in fp32) where native; auto: bf16 where native
     precision: Literal["fp32", "bf16", "auto"] = "fp32"

@@ -2,13 +2,14 @@
 
 Any checkpoint can be embedded (the pretrained encoder, the encoder after intermediate training,
 or after target training), so a plan can measure what intermediate training does to the encoder's
-cross-lingual alignment. Sentences are mean-pooled over the attention mask at one hidden layer
+cross-lingual alignment. Sentences are mean-pooled over the attention mask (or take the first
+token, as the model profile says: XTREME's BUCC) at one hidden layer
 (``hidden_states[layer]``, 0 = embeddings) and searched exactly by cosine, in blocks
 (``evaluation/retrieval.py``).
 
-Which layer: XTREME's retrieval scripts use layer 7 (the 8th hidden state) for mBERT and XLM-R
-base; sentence encoders trained for embeddings (e5) are used at their last layer. The table below
-is the default per model; ``retrieval.layer`` in a config overrides it.
+Which layer, pooling, max length and prefix: the model profile (``models/profile.py``, XTREME's
+choices for the models XTREME used), per retrieval kind; ``retrieval.layer`` / ``prefix`` /
+``max_length`` in a config override it.
 
 What one language computes depends on the task's retrieval kind, a sub-registry
 (``RETRIEVAL_KINDS``, one module per kind in ``retrieval_kinds/``): ``tatoeba`` (aligned pairs),
@@ -27,38 +28,11 @@ import torch
 
 from xstilts.errors import ConfigError
 from xstilts.evaluation.protocols.base import Protocol, ProtocolParams, StepRequest, protocol
+from xstilts.models.profile import default_layer, default_prefix, retrieval_convention
 from xstilts.registry import Registry
 from xstilts.rows import ResultRow
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.spec import TaskSpec
-
-# (substring of the model name, hidden-state index). First match wins; negative = from the top.
-LAYER_DEFAULTS: list[tuple[str, int]] = [
-    ("multilingual-e5", -1),  # trained as a sentence embedder: last layer
-    ("e5-", -1),
-    ("labse", -1),
-    ("bert-base-multilingual", 7),  # XTREME (Hu et al., 2020), retrieval scripts
-    ("xlm-roberta-base", 7),  # XTREME
-    ("xlm-mlm-100-1280", 7),  # XTREME's XLM-100 runs use the same default layer
-    # Not in XTREME's scripts: the same relative depth (8 of 12 hidden states -> 16 of 24).
-    ("xlm-roberta-large", 16),
-]
-# Models trained as sentence encoders want an instruction prefix for symmetric similarity.
-PREFIX_DEFAULTS: list[tuple[str, str]] = [("multilingual-e5", "query: "), ("e5-", "query: ")]
-
-
-def default_layer(model_name: str, num_layers: int) -> int:
-    """The hidden-state index used when the config names none (unknown models: last layer)."""
-    low = model_name.lower()
-    for pat, layer in LAYER_DEFAULTS:
-        if pat in low:
-            return layer if layer >= 0 else num_layers + 1 + layer
-    return num_layers
-
-
-def default_prefix(model_name: str) -> str:
-    low = model_name.lower()
-    return next((p for pat, p in PREFIX_DEFAULTS if pat in low), "")
 
 
 @torch.inference_mode()
@@ -72,8 +46,10 @@ def embed(
     max_length: int = 128,
     prefix: str = "",
     device: torch.device | str | None = None,
+    pooling: str = "mean",
 ) -> torch.Tensor:
-    """Mean-pooled ``hidden_states[layer]`` of each text, float32 on CPU, in input order.
+    """Mean-pooled (or first-token, ``pooling="first"``) ``hidden_states[layer]`` of each text,
+    float32 on CPU, in input order.
 
     Batches are formed from length-sorted texts (little padding) and go to ``device``, by default
     the device the model was placed on; the result is put back in order.
@@ -101,7 +77,7 @@ def embed(
         x, mask = x.to(device), mask.to(device)
         hs = model.encode(x, mask, output_hidden_states=True).hidden_states[layer].float()
         m = mask.unsqueeze(-1).to(hs.dtype)
-        pooled = (hs * m).sum(1) / m.sum(1).clamp(min=1e-6)
+        pooled = hs[:, 0] if pooling == "first" else (hs * m).sum(1) / m.sum(1).clamp(min=1e-6)
         out[idx] = pooled.cpu()
     model.train(was_training)
     return out
@@ -163,6 +139,7 @@ class RetrievalParams(ProtocolParams):
     k: int | None = None
     heldout_seed: int = 13
     checkpoint: str = "pretrained"
+    max_length: int | None = None  # None: the model profile's (models/profile.py)
 
 
 @protocol("retrieval", config=RetrievalParams)
@@ -182,18 +159,25 @@ class Retrieval(Protocol):
             texts,
             layer=self.layer,
             batch_size=self.p.batch_size,
-            max_length=self.p.max_length,
+            max_length=self.max_length,
             prefix=self.prefix,
+            pooling=self.pooling,
         )
 
     def run(self) -> list[ResultRow]:
         spec = get_task(self.p.task, where="retrieval.tasks")
         kind = kind_of(spec)
         model, _ = self.load("checkpoint", encoder_only=True)
+        conv = retrieval_convention(self.ref.name, kind.name)
         self.layer = self.p.layer
         if self.layer is None:
-            self.layer = default_layer(self.ref.name, int(model.encoder.config.num_hidden_layers))
-        self.prefix = self.p.prefix if self.p.prefix is not None else default_prefix(self.ref.name)
+            n_layers = int(model.encoder.config.num_hidden_layers)
+            self.layer = default_layer(self.ref.name, n_layers, kind.name)
+        self.prefix = (
+            self.p.prefix if self.p.prefix is not None else default_prefix(self.ref.name, kind.name)
+        )
+        self.max_length = self.p.max_length or conv.max_length
+        self.pooling = conv.pooling
         rows: list[ResultRow] = []
         for lang, _split in self.splits(spec):
             t0 = time.perf_counter()

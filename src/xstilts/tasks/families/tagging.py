@@ -22,8 +22,9 @@ Family parameters, read from the task's ``defaults`` (other keys there are hyper
   The list is stored in the checkpoint's head config; evaluation reads it back from there, so
   train and test use the same id -> tag mapping.
 
-Scores: every metric in ``spec.metrics`` over word-level tag sequences (``seqeval``: XTREME's F1 for
-both NER and POS; ``token_accuracy``).
+Scores: every metric in ``spec.metrics`` over word-level tag sequences (seqeval chunk F1, XTREME's
+F1 for both NER and POS: ``seqeval_v0`` for POS, see ``evaluation/metrics_tagging.py``;
+``token_accuracy``).
 """
 
 from __future__ import annotations

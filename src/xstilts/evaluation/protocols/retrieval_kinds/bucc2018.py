@@ -1,5 +1,6 @@
-"""``bucc2018``: LASER margin mining (ratio margin, k=4 both ways, ``max`` mode), candidates mapped
-to ids as XTREME's ``bucc_eval``; threshold tuned for F1.
+"""``bucc2018``: mining as XTREME's ``utils_retrieve.py`` (``mine_bucc``: ratio margin, k=4 both
+ways, ``max`` mode, repeated sentences merged and never mapped to ids, margins <= 0 dropped);
+threshold tuned for F1.
 
 Rows for ``dev-heldout`` (tuned on one seeded half of the dev source sentences, scored on the
 other), ``dev-oracle`` (tuned and scored on all of dev) and, when a test split with gold exists,
@@ -21,8 +22,7 @@ from xstilts.evaluation.protocols.retrieval import Retrieval, RetrievalKind, Sco
 from xstilts.evaluation.retrieval import (
     bucc_optimize_threshold,
     bucc_scores,
-    candidates_to_ids,
-    mine,
+    mine_bucc,
 )
 from xstilts.tasks.spec import TaskSpec
 
@@ -76,8 +76,7 @@ def bucc_candidates(
     ex: dict, emb: Callable[[list[str]], torch.Tensor], k: int
 ) -> dict[tuple[str, str], float]:
     x, y = emb(ex["src_texts"]), emb(ex["tgt_texts"])
-    pairs = mine(x, y, k=k, mode="max", margin="ratio")
-    return candidates_to_ids(pairs, ex["src_ids"], ex["tgt_ids"], ex["src_texts"], ex["tgt_texts"])
+    return mine_bucc(x, y, *(ex[f] for f in ("src_ids", "tgt_ids", "src_texts", "tgt_texts")), k=k)
 
 
 def optional_test(spec: TaskSpec, lang: str, data_dir: Path | None) -> dict | None:
