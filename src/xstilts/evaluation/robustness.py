@@ -101,10 +101,22 @@ def compare_models(
     for k in ("task", "split", "perturbation"):
         if lab[k] != base_lab[k]:
             raise DataError(f"steps differ in {k}: {base_lab[k]!r} vs {lab[k]!r}", where=f"{a}/{b}")
-    # the languages the pipeline averages (non-training languages), as its ``avg`` row says
+    # the languages the pipeline averages (non-training languages), as its ``avg`` row says;
+    # steps that store no ``avg`` row (averages are computed on read): the task's non-training
+    # languages among the evaluated ones
     avg_langs = next(
-        (r["extra"].get("languages", []) for r in ra if r["language"] == "avg" and r["extra"]), []
+        (r["extra"].get("languages", []) for r in ra if r["language"] == "avg" and r["extra"]),
+        None,
     )
+    if avg_langs is None:
+        from xstilts.tasks.registry import get_task
+
+        spec = get_task(lab["task"])
+        avg_langs = [
+            lang
+            for lang in dict.fromkeys(r["language"] for r in ra)
+            if lang != spec.train_language and lang in spec.languages
+        ]
     split_of = {r["language"]: r["split"] for r in rb}
     rows: list[ResultRow] = []
     pooled_a: list[np.ndarray] = []
