@@ -230,20 +230,31 @@ def _execute(
 
 
 def _print_summary(df) -> None:
+    """Each target's clean average per set-up, computed on read over the declared languages
+    every set-up and seed has (the report's averages)."""
     if df.empty:
         return
     from rich.table import Table
 
-    avg = df[(df.language == "avg") & (df.perturbation == "none")]
-    if avg.empty:
-        return
-    table = Table(title="zero-shot average over non-English languages")
-    for c in ("target", "intermediate", "metric", "mean", "seeds"):
+    from xstilts.report import data as D
+    from xstilts.report.tables import averaged, footing
+
+    d = D.prepare(df)
+    clean = d[(d["kind"] == "clean") & (d["task"] == d["target"])]
+    table = Table(title="zero-shot average (all evaluated languages every set-up has)")
+    for c in ("target", "intermediate", "metric", "languages", "mean", "seeds"):
         table.add_column(c)
-    g = avg.groupby(["target", "intermediate", "metric"])["value"]
-    for (t, i, m), s in g:
-        table.add_row(t, i, m, f"{100 * s.mean():.1f}", str(len(s)))
-    out.print(table)
+    for (target, metric), rows in clean.groupby(["target", "metric"]):
+        rows = rows[rows["split"] == D.pick_split(rows)]
+        langs, _ = footing(rows, str(target))
+        for (_, inter), s in averaged(rows, langs, ["model", "intermediate"]).items():
+            scale = D.scale_of(str(metric))
+            table.add_row(
+                str(target), str(inter), str(metric), " ".join(langs),
+                f"{scale * s.mean():.1f}", str(len(s)),
+            )  # fmt: skip
+    if table.row_count:
+        out.print(table)
 
 
 class _progress:
@@ -297,9 +308,6 @@ def _report(out_dir: Path, report_dir: Path | None = None, answer: Path | None =
     from xstilts.tasks.registry import all_tasks
 
     main_metric = {t.name: t.main_metric for t in all_tasks().values()}
-    from xstilts.evaluation.robustness import write_comparisons
-
-    write_comparisons(out_dir)  # paired tests vs the baseline from the saved predictions
     paths = write_report(out_dir, report_dir, main_metric=main_metric, answer=answer)
     for name in ("report.md", "report.html"):
         if name in paths:

@@ -9,7 +9,7 @@ internally and the report multiplies by 100).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,38 @@ def metric(
     return deco
 
 
+def measure(
+    name: str,
+    *,
+    higher_is_better: bool = True,
+    scale: float = 100.0,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    aggregation: str = "mean",
+) -> None:
+    """Declare a number a step computes outside :func:`compute` (attack summaries, alignment
+    probes), so that readers take its direction, scale and aggregation from the registry too."""
+
+    def fn(**_: Any) -> dict[str, float]:
+        raise ConfigError(f"{name!r} is measured by its step, not by compute()", where="metrics")
+
+    m = Metric(name, (), fn, name, higher_is_better, scale, bounds, aggregation)
+    METRICS.register(name)(m)
+
+
+_PLAIN = Metric("", (), lambda **_: {}, "")
+
+
+def describe(score: str) -> Metric:
+    """How a stored score reads: the metric registered under that name, else the metric whose
+    headline it is (``f1`` of ``squad``), else a higher-is-better 0..1 fraction."""
+    if score in METRICS:
+        return METRICS.get(score).obj
+    for entry in METRICS.items():
+        if entry.obj.main == score:
+            return entry.obj
+    return replace(_PLAIN, name=score, main=score)
+
+
 def compute(name: str, **kwargs: Any) -> dict[str, float]:
     m = METRICS.get(name).obj
     missing = [k for k in m.inputs if k not in kwargs]
@@ -83,6 +115,7 @@ def f1_macro(predictions: Sequence, references: Sequence, **_: Any) -> dict[str,
 
 # Official-score metrics of the other families register themselves on import.
 from xstilts.evaluation import (  # noqa: E402,F401
+    measures,
     metrics_qa,
     metrics_regression,
     metrics_retrieval,
