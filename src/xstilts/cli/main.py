@@ -95,12 +95,13 @@ def plan(
         steps = []
         for s in p.steps.values():
             d = {"key": s.key, "kind": s.kind, "label": s.label, "deps": s.deps}
+            d["params"] = s.params  # as resolved: config, task YAML defaults, phase defaults
             d.update({"resources": s.resources, "pipelines": shared.get(s.key, 1)})
             d["consumers"] = len(consumers.get(s.key, []))
             if store is not None:
                 d["done"] = store.done(s.key)
             steps.append(d)
-        typer.echo(json.dumps({**summ, "steps_list": steps}, indent=2))
+        typer.echo(json.dumps({**summ, "steps_list": steps}, indent=2, default=str))
         return
     for s in p.steps.values():
         mark = ""
