@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xstilts.errors import ConfigError, DataError
+from xstilts.identity import files_digest
 
 # XTREME's Tatoeba languages (two-letter code -> file code).
 TATOEBA_CODES: dict[str, str] = {
@@ -68,11 +69,7 @@ class MiningSet:
 
 
 def _fp(*paths: Path) -> str:
-    parts = []
-    for p in paths:
-        st = p.stat()
-        parts.append(f"{p}:{st.st_size}:{st.st_mtime_ns}")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    return files_digest(paths)  # xstilts.identity
 
 
 def _need_dir(data_dir: Path | None, name: str) -> Path:

@@ -34,7 +34,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from xstilts.data.readers import READERS, Example, _At, _get, read_jsonl
-from xstilts.data.sources import load_examples, resolve_local
+from xstilts.data.sources import data_fingerprint, load_examples, resolve_local
 from xstilts.errors import ConfigError, DataError, XstiltsError, file_where
 from xstilts.evaluation.metrics import compute
 from xstilts.evaluation.retrieval import (
@@ -420,12 +420,7 @@ def retrieval_languages(cfg: Any, spec: TaskSpec) -> list[str]:
 
 
 def _fp(spec: TaskSpec, split: str, lang: str, data_dir: Path | None) -> str:
-    for src in spec.split_sources(split, lang):
-        path = resolve_local(src, spec, lang, data_dir)
-        if path is not None:
-            st = path.stat()
-            return f"{path}:{st.st_size}:{st.st_mtime_ns}"
-    return "missing"
+    return data_fingerprint(spec, split, lang, data_dir)  # xstilts.identity: every file read
 
 
 def add_retrieve_steps(
