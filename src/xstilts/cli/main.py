@@ -319,14 +319,25 @@ def _report(out_dir: Path, report_dir: Path | None = None, answer: Path | None =
 def results(
     out_dir: Annotated[Path, typer.Argument(help="Output directory of a run.")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    sql: Annotated[
+        str | None,
+        typer.Option(
+            "--sql",
+            help="SQL (DuckDB) over the table `results` (one row per stored number; "
+            'params and extra as JSON), e.g. "SELECT kind, count(*) FROM results GROUP BY kind".',
+        ),
+    ] = None,
 ) -> None:
-    """Print every result record of a run."""
+    """Print every result record of a run, or the answer of a SQL query over them."""
     from xstilts.experiments.results import ResultsStore
 
     if not (out_dir / "results").is_dir():
         raise XstiltsError(
             "no results here (run `xstilts run CONFIG --out DIR` first)", where=str(out_dir)
         )
+    if sql is not None:
+        _print_query(ResultsStore(out_dir).sql(sql), as_json)
+        return
     rows = ResultsStore(out_dir).rows()
     if as_json:
         typer.echo(json.dumps(rows, indent=1, ensure_ascii=False))
@@ -342,6 +353,7 @@ def results(
         "language",
         "split",
         "perturbation",
+        "kind",
         "metric",
         "value",
     )
@@ -351,6 +363,20 @@ def results(
         table.add_row(
             *[f"{r[c]:.4f}" if c == "value" and r[c] is not None else str(r[c]) for c in cols]
         )
+    out.print(table)
+
+
+def _print_query(df, as_json: bool) -> None:
+    if as_json:
+        typer.echo(df.to_json(orient="records", force_ascii=False, indent=1))
+        return
+    from rich.table import Table
+
+    table = Table()
+    for c in df.columns:
+        table.add_column(str(c))
+    for row in df.itertuples(index=False):
+        table.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
     out.print(table)
 
 

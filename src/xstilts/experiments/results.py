@@ -96,14 +96,34 @@ class ResultsStore:
         return frame(self.rows())
 
     def duckdb(self):
-        """An in-memory DuckDB connection with a ``results`` view over all rows files."""
+        """An in-memory DuckDB connection with a ``results`` table of every (normalised) row;
+        ``params`` and ``extra`` are JSON text (query them with ``json_extract``)."""
         import duckdb
 
+        df = self.frame()
+        for col in ("params", "extra"):
+            df[col] = [json.dumps(v or {}, sort_keys=True, default=str) for v in df[col]]
         con = duckdb.connect()
-        df = self.frame()  # noqa: F841  (registered by name below)
         con.register("results_df", df)
-        con.execute("CREATE VIEW results AS SELECT * FROM results_df")
+        con.execute("CREATE TABLE results AS SELECT * FROM results_df")
+        con.unregister("results_df")
         return con
+
+    def sql(self, query: str):
+        """The result of one SQL query over the ``results`` table, as a DataFrame; a bad query
+        is a one-line :class:`~xstilts.errors.ConfigError` with DuckDB's message."""
+        import duckdb
+
+        from xstilts.errors import ConfigError
+
+        con = self.duckdb()
+        try:
+            return con.execute(query).fetchdf()
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(first, where="--sql") from None
+        finally:
+            con.close()
 
 
 def _row_dict(row: ResultRow) -> dict[str, Any]:
