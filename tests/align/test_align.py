@@ -21,12 +21,24 @@ INT = "int:demo-nli"
 
 
 def _rows(out, metric, language=None, perturbation="none"):
-    return [
+    """The stored rows; ``language="avg"``: their mean over the languages, computed on read
+    (per checkpoint and layer), as the report does (stored averages are not read)."""
+    rows = [
         r
         for r in ResultsStore(out).rows()
         if r["metric"] == metric
         and r["perturbation"] == perturbation
-        and (language is None or r["language"] == language)
+        and (language in (None, "avg") or r["language"] == language)
+    ]
+    if language != "avg":
+        return rows
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        if r["language"] != "all":
+            groups.setdefault((r["extra"]["checkpoint"], r["extra"]["layer"]), []).append(r)
+    return [
+        {**g[0], "language": "avg", "value": sum(x["value"] for x in g) / len(g)}
+        for g in groups.values()
     ]
 
 
