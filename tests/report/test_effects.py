@@ -39,6 +39,14 @@ def _frame() -> pd.DataFrame:
                             value=clean - 0.3,
                         )
                     )
+                    rows.append(  # the attacked rows before the attack: gaps are taken here
+                        row(
+                            **common,
+                            perturbation="attack:greedy@100",
+                            metric="clean_accuracy",
+                            value=clean,
+                        )
+                    )
     return pd.DataFrame(rows)
 
 

@@ -35,18 +35,25 @@ def condition_rows(
 ) -> tuple[pd.DataFrame, str]:
     """Per-language scores of ``target`` outside the training language, one row per
     (model, intermediate, seed, language, condition); the condition is ``none`` (clean), a
-    perturbation label or an attack label (scored by accuracy under attack)."""
+    perturbation label or an attack label (scored by accuracy under attack). ``reference`` is
+    what a condition's gap is taken from on the same rows: the clean score (NaN here: the
+    ``none`` rows) or, for an attack, the accuracy of its attacked rows before the attack."""
     d = _select_model(D.prepare(df), model)
     rows = D.task_rows(d)
     metric = D.resolve_main_metrics(rows, main_metric).get(target, "accuracy")
     t = rows[(rows["task"] == target) & (rows["language"] != source_language)]
     scored = t[t["kind"].isin(["clean", "perturbation"]) & (t["metric"] == metric)]
     att = t[(t["kind"] == "attack") & (t["metric"] == D.ATTACK_SCORE)]
-    f = pd.concat([scored, att])
+    ident = ["model", "intermediate", "seed", "language", "split", "perturbation"]
+    before = t[(t["kind"] == "attack") & (t["metric"] == D.ATTACK_CLEAN)]
+    ref = before.groupby(ident)["value"].mean().rename("reference")
+    att = att.join(ref, on=ident) if not att.empty else att.assign(reference=math.nan)
+    f = pd.concat([scored.assign(reference=math.nan), att])
     if f.empty:
         return f, metric
     f = f[f["split"] == D.pick_split(f)]
-    cols = ["model", "intermediate", "seed", "language", "perturbation", "kind", "params", "value"]
+    cols = ["model", "intermediate", "seed", "language", "perturbation", "kind", "params"]
+    cols += ["value", "reference"]
     return f[cols].rename(columns={"perturbation": "condition"}), metric
 
 
@@ -158,8 +165,14 @@ def effect_tables(
         if not langs:
             return None
         sel = f[(f["model"] == m) & (f["intermediate"] == i)]
-        cl = _per_seed_mean(sel[sel["condition"] == D.CLEAN], langs)
-        pe = _per_seed_mean(sel[sel["condition"] == c], langs)
+        noisy = sel[sel["condition"] == c]
+        if noisy["kind"].eq("attack").any():  # the attacked rows before the attack
+            cl = _per_seed_mean(
+                noisy.assign(value=noisy["reference"]).dropna(subset=["value"]), langs
+            )
+        else:
+            cl = _per_seed_mean(sel[sel["condition"] == D.CLEAN], langs)
+        pe = _per_seed_mean(noisy, langs)
         common = cl.index.intersection(pe.index)
         if not len(common):
             return None
@@ -199,7 +212,10 @@ def effect_tables(
     )
     score.notes.append(note)
     gap.notes.append(note)
-    gap.notes.append("Gap = clean − perturbed score on the same languages and rows.")
+    gap.notes.append(
+        "Gap = clean − perturbed score on the same languages and rows; for an attack, the "
+        "accuracy of its attacked rows before the attack − under it."
+    )
     rel.notes.append(note)
     rel.notes.append(
         "Relative gap = (clean − perturbed) / clean: the share of the clean score lost, which "
@@ -220,14 +236,16 @@ def grouped_gap_table(
     """Robustness gap per language group (``script``, ``resource`` or ``language``), per set-up.
 
     Per seed and language: clean − mean over the perturbations evaluated on that language (or
-    over the attacks with ``attacks=True``); then the mean over the group's languages; cells show
+    with ``attacks=True``: accuracy on the attacked rows before − under the attacks); then the mean over the group's languages; cells show
     mean [95% t-interval] over seeds and, in parentheses, the gap relative to the clean score.
     """
     f, _ = condition_rows(df, target, main_metric, model=model)
     if f.empty:
         return Table(f"gap_by_{by}", "", "", [])
     pert = f[f["kind"] == ("attack" if attacks else "perturbation")]
-    clean = f[f["condition"] == D.CLEAN]
+    # attacks: the attacked rows before the attack; perturbations: the clean scores
+    clean = pert.assign(value=pert["reference"]) if attacks else f[f["condition"] == D.CLEAN]
+    clean = clean.dropna(subset=["value"])
     group: Callable[[str], str] = (lambda x: x) if by == "language" else GROUPINGS[by]
     keys = ["model", "intermediate", "seed", "language"]
     per = (
