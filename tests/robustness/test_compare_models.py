@@ -126,3 +126,19 @@ def test_write_comparisons_pairs_each_intermediate_with_its_baseline(tmp_path):
     assert {r.seed for r in rows} == {1, 2}
     # computed on read: the results store is left as it was
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == before
+
+
+def test_report_reads_comparisons_without_storing_them(tmp_path):
+    """The report computes the paired table from the saved predictions at read time."""
+    from xstilts.report.build import read_results
+
+    rng = np.random.default_rng(3)
+    for inter, p in (("none", 0.5), ("demo-nli", 0.7)):
+        preds = {lang: _preds(rng, 40, p, lang) for lang in ("de", "hi")}
+        _step(tmp_path, f"evaluate-{inter}", inter, preds)
+    before = sorted(x.name for x in (tmp_path / "results").iterdir())
+    df = read_results(tmp_path)
+    cmp = df[df["kind"] == "comparison"]
+    assert set(cmp["language"]) == {"de", "hi", "all"} and set(cmp["intermediate"]) == {"demo-nli"}
+    assert "avg" not in set(df["language"])  # the steps' stored averages are not read
+    assert sorted(x.name for x in (tmp_path / "results").iterdir()) == before

@@ -236,7 +236,7 @@ def build_sections(
             for et in found:
                 save_table(et)
                 effects.blocks.append(Block("table", et))
-            if (tr["metric"] == "delta_vs_baseline").any():  # xstilts.evaluation.robustness
+            if ((dm["kind"] == "comparison") & (dm["task"] == t)).any():
                 pt = paired_table(df, t, model=model)
                 if not pt.empty:
                     save_table(pt)
