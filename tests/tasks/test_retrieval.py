@@ -13,18 +13,18 @@ import pytest
 import torch
 
 from xstilts.evaluation.aggregate import aggregate_benchmark, task_scores
+from xstilts.evaluation.protocols.retrieval import default_layer
+from xstilts.evaluation.protocols.retrieval_kinds.bucc2018 import (
+    bucc_heldout,
+    split_halves,
+    subsample_corpus,
+)
+from xstilts.evaluation.protocols.retrieval_kinds.tatoeba import tatoeba_scores
 from xstilts.evaluation.retrieval import bucc_optimize_threshold, bucc_scores, mine
 from xstilts.experiments.config import parse_config
 from xstilts.experiments.executors import LocalExecutor
 from xstilts.experiments.plan import build_plan
 from xstilts.experiments.results import ResultsStore
-from xstilts.experiments.retrieval import (
-    bucc_heldout,
-    default_layer,
-    split_halves,
-    subsample_corpus,
-    tatoeba_scores,
-)
 from xstilts.tasks.registry import get_task
 
 # ----------------------------------------------------------------------------- hand-worked
@@ -116,8 +116,8 @@ def test_subsample_keeps_gold_first():
 
 
 def test_embed_is_order_independent(offline_encoder):
+    from xstilts.evaluation.protocols.retrieval import embed
     from xstilts.experiments.pipeline import build_model
-    from xstilts.experiments.retrieval import embed
     from xstilts.models.encoder import resolve_model
 
     model, tok = build_model(resolve_model(str(offline_encoder)), {})
@@ -234,8 +234,8 @@ def test_tatoeba_and_bucc_before_and_after_intermediate(tmp_path, shared_data):
 @pytest.mark.slow
 def test_bf16_retrieval_matches_fp32_on_real_tatoeba(tmp_path, shared_data, offline_encoder):
     """bf16 inference (used by the full runs) scores what fp32 scores, within a point or two."""
+    from xstilts.evaluation.protocols.retrieval import embed
     from xstilts.experiments.pipeline import build_model
-    from xstilts.experiments.retrieval import embed
     from xstilts.models.encoder import resolve_model
     from xstilts.models.model import inference_dtype
 

@@ -42,7 +42,18 @@ from xstilts.registry import Registry
 Example = dict[str, Any]
 ReaderFn = Callable[[Path, Any], list[Example]]
 
-READERS: Registry[ReaderFn] = Registry("reader")
+# Every ``readers*`` module of data/ (``concat``, real-typo twins, ranking pools) and the masked-LM
+# text reader, imported on the first lookup: a new format is one new file.
+READERS: Registry[ReaderFn] = Registry(
+    "reader",
+    providers=(
+        "xstilts.data.readers",
+        "xstilts.data.readers_extra",
+        "xstilts.data.readers_ranking",
+        "xstilts.data.readers_typos",
+        "xstilts.training.mlm",
+    ),
+)
 FilesFn = Callable[[Path, Any], list[Path]]
 READER_FILES: dict[str, FilesFn] = {}
 """Reader name -> the files it opens for a path, for readers that open more than that one file
@@ -62,6 +73,8 @@ def opens(name: str) -> Callable[[FilesFn], FilesFn]:
 def files_read(format: str, path: Path, params: Mapping[str, Any] | None = None) -> list[Path]:
     """Every file reader ``format`` opens for ``path`` (``[path]`` unless it declares more);
     a path the reader could not make sense of is its own only file (reading it will fail)."""
+    if format not in READERS:  # looking it up imports the reader modules, filling READER_FILES
+        return [path]
     fn = READER_FILES.get(format)
     if fn is None:
         return [path]
@@ -1109,20 +1122,3 @@ def read(
         raise DataError("input nested too deeply", where=file_where(path)) from None
     except MemoryError:
         raise DataError("file too large to read into memory", where=file_where(path)) from None
-
-
-class _RankingFiles(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    candidates: str = ""
-
-
-@opens("ranking_jsonl")  # the reader lives with the retrieval steps
-def _ranking_files(path: Path, cfg: BaseModel) -> list[Path]:
-    cand = _RankingFiles.model_validate(cfg.model_dump()).candidates
-    return [path, path.parent / cand] if cand else [path]
-
-
-# Readers composed from the ones above (``concat``) register on import.
-from xstilts.data import readers_extra  # noqa: E402, F401, I001
-from xstilts.data import readers_typos  # noqa: E402, F401  (stickland_xnli: real-typo twins)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from xstilts.errors import ConfigError
-from xstilts.experiments.results import ResultRow, ResultsStore
+from xstilts.rows import ResultRow, ResultsStore
 from xstilts.tasks.registry import all_groups, get_task
 
 # Which split stands for a task when several were scored (BUCC: held-out half before oracle).

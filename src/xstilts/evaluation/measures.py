@@ -8,7 +8,7 @@ languages combine, so the report never keeps its own list.
 
 from __future__ import annotations
 
-from xstilts.evaluation.metrics import measure
+from xstilts.scoring import measure
 
 INF = float("inf")
 

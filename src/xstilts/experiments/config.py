@@ -39,8 +39,10 @@ class EvalConfig(Strict):
     batch_size: int = 64
     save_predictions: bool = True
     # bf16: weights and activations in bfloat16 (decoding and scoring stay float32). About 3-4x
-    # faster on GPUs and on CPUs with AMX; scores may move by a few tenths of a point.
-    precision: Literal["fp32", "bf16"] = "fp32"
+    # faster on GPUs and on CPUs with AMX; scores may move by a few tenths of a point. Applies to
+    # evaluation and attacks. Only where bf16 is native (models/device.py): elsewhere an explicit
+    # bf16 warns and runs fp32; auto picks bf16 where native, else fp32.
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
 
 
 class PerturbationSpec(Strict):
@@ -95,7 +97,8 @@ class RetrievalConfig(Strict):
     batch_size: int = 64
     max_length: int = 128
     k: int | None = None  # BUCC margin neighbours (default 4) / ranking cut-off (default 20)
-    precision: Literal["fp32", "bf16"] = "fp32"  # encoder in bf16; pooling and search in fp32
+    # encoder in bf16 (pooling and search in fp32) where native; auto: bf16 where native
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
     heldout_seed: int = 13  # BUCC: which half of dev tunes the threshold
 
 

@@ -11,12 +11,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from xstilts.align.plan import add_align_steps
 from xstilts.data.sources import data_fingerprint
 from xstilts.errors import ConfigError
 from xstilts.experiments.config import ExperimentConfig
 from xstilts.experiments.pipeline import check_languages, known_languages
-from xstilts.experiments.retrieval import add_retrieve_steps, retrieval_tasks
+from xstilts.experiments.retrieval import add_align_steps, add_retrieve_steps, retrieval_tasks
 from xstilts.experiments.steps import Step
 from xstilts.models.encoder import resolve_model
 from xstilts.paths import data_root
