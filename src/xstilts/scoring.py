@@ -8,7 +8,7 @@ defines the metrics) both depend on it and not on each other.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from xstilts.errors import ConfigError
@@ -29,6 +29,7 @@ class Metric:
 
 # The modules whose metrics fill the registry, imported on the first lookup (entry-point style).
 METRIC_MODULES = (
+    "xstilts.evaluation.measures",
     "xstilts.evaluation.metrics",
     "xstilts.evaluation.metrics_qa",
     "xstilts.evaluation.metrics_regression",
@@ -56,6 +57,38 @@ def metric(
         return fn
 
     return deco
+
+
+def measure(
+    name: str,
+    *,
+    higher_is_better: bool = True,
+    scale: float = 100.0,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    aggregation: str = "mean",
+) -> None:
+    """Declare a number a step computes outside :func:`compute` (attack summaries, alignment
+    probes), so that readers take its direction, scale and aggregation from the registry too."""
+
+    def fn(**_: Any) -> dict[str, float]:
+        raise ConfigError(f"{name!r} is measured by its step, not by compute()", where="metrics")
+
+    m = Metric(name, (), fn, name, higher_is_better, scale, bounds, aggregation)
+    METRICS.register(name)(m)
+
+
+_PLAIN = Metric("", (), lambda **_: {}, "")
+
+
+def describe(score: str) -> Metric:
+    """How a stored score reads: the metric registered under that name, else the metric whose
+    headline it is (``f1`` of ``squad``), else a higher-is-better 0..1 fraction."""
+    if score in METRICS:
+        return METRICS.get(score).obj
+    for entry in METRICS.items():
+        if entry.obj.main == score:
+            return entry.obj
+    return replace(_PLAIN, name=score, main=score)
 
 
 def compute(name: str, **kwargs: Any) -> dict[str, float]:

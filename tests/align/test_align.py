@@ -41,6 +41,8 @@ def _with_avg(rows: list[dict]) -> list[dict]:
 
 
 def _rows(out, metric, language=None, perturbation="none"):
+    """The stored rows; ``language="avg"``: their mean over the languages, computed on read
+    (:func:`_with_avg`; stored averages are not read)."""
     return [
         r
         for r in _with_avg(ResultsStore(out).rows())
@@ -72,7 +74,7 @@ def test_tatoeba_layer_curves_20_languages(align_run, tmp_path):
                 if r["language"] == lang and r["extra"]["checkpoint"] == label
             )
             assert layers == list(range(N_LAYERS)), (label, lang)
-    avg = [r for r in rows if r["language"] == "avg"]
+    avg = _rows(out, "tatoeba_acc", "avg")  # mean over the 20 languages, computed on read
     pre, inter = _curve(avg, "pretrained"), _curve(avg, INT)
     best = max(range(N_LAYERS), key=lambda L: pre[L])
     print(f"\nTatoeba (20 langs, 30 pairs each) best layer pretrained: L{best} acc={pre[best]:.3f}; "

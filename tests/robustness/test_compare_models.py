@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from xstilts.errors import DataError
-from xstilts.evaluation.robustness import compare_models, comparison_pairs, write_comparisons
-from xstilts.experiments.results import ResultsStore
+from xstilts.evaluation.robustness import compare_models, comparison_pairs, comparisons
 from xstilts.perturb.metrics import mcnemar, paired_bootstrap
 
 
@@ -78,7 +77,7 @@ def test_compare_models_numbers_match_the_metrics(tmp_path):
     _step(tmp_path, "evaluate-b", "pawsx", treat)
     rows = compare_models(tmp_path, "evaluate-a", "evaluate-b", n_resamples=500)
     got = {(r.language, r.metric): r.value for r in rows}
-    assert {lang for lang, _ in got} == {"en", "de", "hi", "avg"}
+    assert {lang for lang, _ in got} == {"en", "de", "hi", "all"}
     for lang in ("de", "hi"):
         ca = np.array([p == g for _, p, g in sorted(base[lang])])  # paired by id
         cb = np.array([p == g for _, p, g in sorted(treat[lang])])
@@ -86,12 +85,13 @@ def test_compare_models_numbers_match_the_metrics(tmp_path):
         assert got[(lang, "delta_vs_baseline")] == pytest.approx(cb.mean() - ca.mean())
         assert got[(lang, "delta_ci_low")] == pytest.approx(ci.low)
         assert got[(lang, "mcnemar_p")] == pytest.approx(mcnemar(cb, ca).p_value)
-    # avg pools the non-English languages (equal sizes: the mean of their deltas)
-    assert got[("avg", "delta_vs_baseline")] == pytest.approx(
-        np.mean([got[(lang, "delta_vs_baseline")] for lang in ("de", "hi")])
+    # "all" pools every compared language (equal sizes: the mean of their deltas)
+    assert got[("all", "delta_vs_baseline")] == pytest.approx(
+        np.mean([got[(lang, "delta_vs_baseline")] for lang in ("en", "de", "hi")])
     )
-    assert got[("avg", "mcnemar_p")] < 0.01  # 0.5 -> 0.65 on 400 pooled rows
+    assert got[("all", "mcnemar_p")] < 0.01  # 0.5 -> 0.65 on 600 pooled rows
     assert all(r.intermediate == "pawsx" and r.perturbation == "none" for r in rows)
+    assert {r.kind for r in rows} == {"comparison"}
 
 
 def test_compare_models_refuses_different_inputs(tmp_path):
@@ -120,7 +120,25 @@ def test_write_comparisons_pairs_each_intermediate_with_its_baseline(tmp_path):
     assert sorted(pairs) == sorted(
         (f"evaluate-n{s}{c}", f"evaluate-t{s}{c}") for s in (1, 2) for c in "nc"
     )
-    write_comparisons(tmp_path)
-    rows = [r for r in ResultsStore(tmp_path).rows() if r["step"].startswith("compare-")]
-    assert len(rows) == 4 * 4 * 2  # 4 pairs x 4 metrics x (de, avg)
-    assert {r["seed"] for r in rows} == {1, 2}
+    before = sorted(p.name for p in (tmp_path / "results").iterdir())
+    rows = comparisons(tmp_path)
+    assert len(rows) == 4 * 4  # 4 pairs x 4 metrics x de (one language: nothing to pool)
+    assert {r.seed for r in rows} == {1, 2}
+    # computed on read: the results store is left as it was
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == before
+
+
+def test_report_reads_comparisons_without_storing_them(tmp_path):
+    """The report computes the paired table from the saved predictions at read time."""
+    from xstilts.report.build import read_results
+
+    rng = np.random.default_rng(3)
+    for inter, p in (("none", 0.5), ("demo-nli", 0.7)):
+        preds = {lang: _preds(rng, 40, p, lang) for lang in ("de", "hi")}
+        _step(tmp_path, f"evaluate-{inter}", inter, preds)
+    before = sorted(x.name for x in (tmp_path / "results").iterdir())
+    df = read_results(tmp_path)
+    cmp = df[df["kind"] == "comparison"]
+    assert set(cmp["language"]) == {"de", "hi", "all"} and set(cmp["intermediate"]) == {"demo-nli"}
+    assert "avg" not in set(df["language"])  # the steps' stored averages are not read
+    assert sorted(x.name for x in (tmp_path / "results").iterdir()) == before

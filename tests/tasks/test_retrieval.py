@@ -231,7 +231,7 @@ def test_tatoeba_and_bucc_before_and_after_intermediate(tmp_path, shared_data):
     print(f"\n{secs:.1f}s\n{table.to_string()}")
     assert list(table.columns) == ["none", "siqa"]  # one table, both checkpoints
     acc = table.loc[("tatoeba", slice(None), "test", "accuracy")]
-    assert sorted(acc.index.get_level_values(0)) == sorted(langs)  # averages: on read
+    assert sorted(acc.index.get_level_values(0)) == sorted(langs)  # averages: computed on read
     assert not acc.isna().any().any()
     # e5 aligns German and Chinese with English well; Kabyle much less
     assert acc.loc["de", "none"].item() > 0.85 and acc.loc["zh", "none"].item() > 0.85

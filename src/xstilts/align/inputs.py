@@ -18,12 +18,12 @@ training language, kept where the files are on disk.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xstilts.errors import ConfigError, DataError, UnknownNameError
+from xstilts.identity import files_digest
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.spec import TaskSpec
 
@@ -70,11 +70,7 @@ def input_spec(name: str) -> TaskSpec:
 
 
 def _fp(*paths: Path) -> str:
-    parts = []
-    for p in paths:
-        st = p.stat()
-        parts.append(f"{p}:{st.st_size}:{st.st_mtime_ns}")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    return files_digest(paths)  # xstilts.identity
 
 
 def _need_dir(data_dir: Path | None, name: str) -> Path:

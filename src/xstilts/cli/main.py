@@ -99,12 +99,13 @@ def plan(
         steps = []
         for s in p.steps.values():
             d = {"key": s.key, "kind": s.kind, "label": s.label, "deps": s.deps}
+            d["params"] = s.params  # as resolved: config, task YAML defaults, phase defaults
             d.update({"resources": s.resources, "pipelines": shared.get(s.key, 1)})
             d["consumers"] = len(consumers.get(s.key, []))
             if store is not None:
                 d["done"] = store.done(s.key)
             steps.append(d)
-        typer.echo(json.dumps({**summ, "size": size, "steps_list": steps}, indent=2))
+        typer.echo(json.dumps({**summ, "size": size, "steps_list": steps}, indent=2, default=str))
         return
     for s in p.steps.values():
         mark = ""
@@ -235,26 +236,31 @@ def _execute(
 
 
 def _print_summary(df) -> None:
+    """Each target's clean average per set-up, computed on read over the declared languages
+    every set-up and seed has (the report's averages)."""
     if df.empty:
         return
     from rich.table import Table
 
-    from xstilts.report.data import ALIGNMENT_METRICS
+    from xstilts.report import data as D
+    from xstilts.report.tables import averaged, footing
 
-    # XTREME's task scores average every language, English included (evaluate.py): so does this
-    rows = df[~df.language.isin(["avg", "all"]) & (df.perturbation == "none")]
-    rows = rows[~rows.step.astype(str).str.startswith("aggregate-")]
-    rows = rows[~rows.metric.isin(ALIGNMENT_METRICS)]  # per-layer probes: their own report section
-    if rows.empty:
-        return
-    table = Table(title="average over the languages evaluated, English included (as XTREME)")
-    for c in ("task", "target", "intermediate", "split", "metric", "mean", "seeds"):
+    d = D.prepare(df)
+    clean = d[(d["kind"] == "clean") & (d["task"] == d["target"])]
+    table = Table(title="zero-shot average (all evaluated languages every set-up has)")
+    for c in ("target", "intermediate", "metric", "languages", "mean", "seeds"):
         table.add_column(c)
-    keys = ["task", "target", "intermediate", "split", "metric"]
-    per_seed = rows.groupby([*keys, "seed"])["value"].mean()
-    for (task, t, i, sp, m), s in per_seed.groupby(level=keys):
-        table.add_row(task, t, i, sp, m, f"{100 * s.mean():.1f}", str(len(s)))
-    out.print(table)
+    for (target, metric), rows in clean.groupby(["target", "metric"]):
+        rows = rows[rows["split"] == D.pick_split(rows)]
+        langs, _ = footing(rows, str(target))
+        for (_, inter), s in averaged(rows, langs, ["model", "intermediate"]).items():
+            scale = D.scale_of(str(metric))
+            table.add_row(
+                str(target), str(inter), str(metric), " ".join(langs),
+                f"{scale * s.mean():.1f}", str(len(s)),
+            )  # fmt: skip
+    if table.row_count:
+        out.print(table)
 
 
 class _progress:
@@ -308,9 +314,6 @@ def _report(out_dir: Path, report_dir: Path | None = None, answer: Path | None =
     from xstilts.tasks.registry import all_tasks
 
     main_metric = {t.name: t.main_metric for t in all_tasks().values()}
-    from xstilts.evaluation.robustness import write_comparisons
-
-    write_comparisons(out_dir)  # paired tests vs the baseline from the saved predictions
     paths = write_report(out_dir, report_dir, main_metric=main_metric, answer=answer)
     for name in ("report.md", "report.html"):
         if name in paths:
@@ -321,14 +324,25 @@ def _report(out_dir: Path, report_dir: Path | None = None, answer: Path | None =
 def results(
     out_dir: Annotated[Path, typer.Argument(help="Output directory of a run.")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    sql: Annotated[
+        str | None,
+        typer.Option(
+            "--sql",
+            help="SQL (DuckDB) over the table `results` (one row per stored number; "
+            'params and extra as JSON), e.g. "SELECT kind, count(*) FROM results GROUP BY kind".',
+        ),
+    ] = None,
 ) -> None:
-    """Print every result record of a run."""
+    """Print every result record of a run, or the answer of a SQL query over them."""
     from xstilts.experiments.results import ResultsStore
 
     if not (out_dir / "results").is_dir():
         raise XstiltsError(
             "no results here (run `xstilts run CONFIG --out DIR` first)", where=str(out_dir)
         )
+    if sql is not None:
+        _print_query(ResultsStore(out_dir).sql(sql), as_json)
+        return
     rows = ResultsStore(out_dir).rows()
     if as_json:
         typer.echo(json.dumps(rows, indent=1, ensure_ascii=False))
@@ -344,6 +358,7 @@ def results(
         "language",
         "split",
         "perturbation",
+        "kind",
         "metric",
         "value",
     )
@@ -353,6 +368,20 @@ def results(
         table.add_row(
             *[f"{r[c]:.4f}" if c == "value" and r[c] is not None else str(r[c]) for c in cols]
         )
+    out.print(table)
+
+
+def _print_query(df, as_json: bool) -> None:
+    if as_json:
+        typer.echo(df.to_json(orient="records", force_ascii=False, indent=1))
+        return
+    from rich.table import Table
+
+    table = Table()
+    for c in df.columns:
+        table.add_column(str(c))
+    for row in df.itertuples(index=False):
+        table.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
     out.print(table)
 
 

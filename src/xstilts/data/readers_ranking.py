@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from xstilts.data.readers import READERS, Example, _At, _get, read_jsonl
+from xstilts.data.readers import READERS, Example, _At, _get, opens, read_jsonl
 from xstilts.errors import DataError, file_where
 
 
@@ -36,6 +36,12 @@ def _ranking_file(path: Path, with_relevant: bool) -> tuple[list[str], list[str]
     if not ids:
         raise DataError("no rows (empty file?)", where=file_where(path))
     return ids, texts, rel
+
+
+@opens("ranking_jsonl")
+def _ranking_files(path: Path, cfg: RankingParams) -> list[Path]:
+    """The queries file and its candidate pool (both enter the step key)."""
+    return [path, path.parent / cfg.candidates]
 
 
 @READERS.register("ranking_jsonl", config=RankingParams)

@@ -29,7 +29,8 @@ missing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +202,55 @@ def write_aggregates(out_dir: str | Path, group: str) -> Path | None:
     fields = ResultRow.__dataclass_fields__
     rows = [ResultRow(**{k: r[k] for k in fields}) for r in agg.to_dict("records")]
     return store.write(f"aggregate-{group}", rows)
+
+
+# -- averages on read: one mechanic for every reader (report, CLI, benchmark scores) -----------
+
+
+@dataclass(frozen=True)
+class Average:
+    """An average and the languages it declares: a reader averages over exactly these (those
+    present on every side of a comparison), never over whatever rows happen to exist."""
+
+    name: str
+    languages: tuple[str, ...]
+
+
+def declared_averages(task: str, group: str | None = None) -> list[Average]:
+    """``avg``: the benchmark's official languages, English included (as XTREME's task scores);
+    ``avg non-<source>``: the same without the training language. An unregistered task declares
+    nothing (readers then use the languages the rows have)."""
+    from xstilts.errors import UnknownNameError
+
+    try:
+        spec = get_task(task)
+    except UnknownNameError:
+        return []
+    langs = tuple(benchmark_languages(task, group) if group else spec.languages)
+    out = [Average("avg", langs)]
+    src = spec.train_language
+    if src in langs:
+        out.append(Average(f"avg non-{src}", tuple(x for x in langs if x != src)))
+    return out
+
+
+def common_languages(df: pd.DataFrame, by: Sequence[str]) -> set[str]:
+    """The languages every group of ``by`` has a value for (the footing of a comparison)."""
+    if df.empty:
+        return set()
+    sets = [set(g["language"]) for _, g in df.groupby(list(by), dropna=False)]
+    return set.intersection(*sets) if sets else set()
+
+
+def language_mean(df: pd.DataFrame, by: Sequence[str], languages: Iterable[str]) -> pd.Series:
+    """Mean ``value`` over exactly ``languages`` per group of ``by`` (re-runs of a language are
+    averaged first); a group lacking one of them gets no value rather than a smaller average."""
+    langs = set(languages)
+    by = list(by)
+    if df.empty or not langs:
+        return pd.Series(dtype=float)
+    sel = df[df["language"].isin(langs)]
+    per = sel.groupby([*by, "language"], dropna=False)["value"].mean()
+    grouped = per.groupby(level=list(range(len(by))))
+    full = grouped.size() == len(langs)
+    return grouped.mean()[full]

@@ -17,7 +17,7 @@ from xstilts.errors import ConfigError
 
 # The registry, its ``@metric`` decorator and ``compute`` live in ``xstilts.scoring`` (tasks call
 # metrics by name without importing evaluation/); the metrics below register into it.
-from xstilts.scoring import METRICS, Metric, compute, metric  # noqa: F401
+from xstilts.scoring import METRICS, Metric, compute, describe, measure, metric  # noqa: F401
 
 
 @metric("accuracy")

@@ -10,10 +10,11 @@ are cached once, so every model reads the same bytes) are compared example by ex
   (the same resampled example indices for both models)
 * ``mcnemar_p``: McNemar's test on the paired correctness (exact below 25 discordant pairs)
 
-per language and for ``avg``: the examples of the non-English languages pooled (equal to the mean
-of the per-language deltas when the languages have equal sizes, as with ``max_examples``). Rows
-take the treated step's labels (intermediate, seed, perturbation), so the report can show one
-line per intermediate task and seed against the baseline.
+per language and for ``all``: the examples of every language both steps scored pooled (equal to
+the mean of the per-language deltas when the languages have equal sizes, as with
+``max_examples``). Rows (``kind="comparison"``) take the treated step's labels (intermediate,
+seed, perturbation), so the report can show one line per intermediate task and seed against the
+baseline. They are computed when a report is read (:func:`comparisons`), never stored.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from xstilts.rows import ResultRow, ResultsStore
 
 COMPARE_METRICS = ("delta_vs_baseline", "delta_ci_low", "delta_ci_high", "mcnemar_p")
 BASELINE = "none"
+POOLED = "all"  # the language of a comparison over every compared language's examples
 
 
 def read_predictions(step_dir: Path) -> dict[str, list[dict[str, Any]]]:
@@ -101,22 +103,6 @@ def compare_models(
     for k in ("task", "split", "perturbation"):
         if lab[k] != base_lab[k]:
             raise DataError(f"steps differ in {k}: {base_lab[k]!r} vs {lab[k]!r}", where=f"{a}/{b}")
-    # the languages the pipeline averages (non-training languages), as its ``avg`` row says;
-    # steps that store no ``avg`` row (averages are computed on read): the task's non-training
-    # languages among the evaluated ones
-    avg_langs = next(
-        (r["extra"].get("languages", []) for r in ra if r["language"] == "avg" and r["extra"]),
-        None,
-    )
-    if avg_langs is None:
-        from xstilts.tasks.registry import get_task
-
-        spec = get_task(lab["task"])
-        avg_langs = [
-            lang
-            for lang in dict.fromkeys(r["language"] for r in ra)
-            if lang != spec.train_language and lang in spec.languages
-        ]
     split_of = {r["language"]: r["split"] for r in rb}
     rows: list[ResultRow] = []
     pooled_a: list[np.ndarray] = []
@@ -165,6 +151,8 @@ def compare_models(
                     metric=metric,
                     value=float(values[metric]),
                     step=f"compare-{a}-{b}",
+                    kind="comparison",
+                    params=dict(lab.get("params") or {}),
                     extra=info,
                 )
             )
@@ -178,15 +166,14 @@ def compare_models(
             )
         xa, xb = _pair(correct(pa[lang]), correct(pb[lang]), f"{a} vs {b} ({lang})")
         emit(lang, xa, xb, {"input_digest": db.get(lang)})
-        if lang in avg_langs:
-            pooled_a.append(xa)
-            pooled_b.append(xb)
-    if pooled_a:
+        pooled_a.append(xa)
+        pooled_b.append(xb)
+    if len(pooled_a) > 1:
         emit(
-            "avg",
+            POOLED,
             np.concatenate(pooled_a),
             np.concatenate(pooled_b),
-            {"languages": [lang for lang in sorted(set(pa) & set(pb)) if lang in avg_langs]},
+            {"languages": sorted(set(pa) & set(pb))},
         )
     return rows
 
@@ -236,18 +223,13 @@ def comparison_pairs(out_dir: str | Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def write_comparisons(
+def comparisons(
     out_dir: str | Path, pairs: Iterable[tuple[str, str]] | None = None, **kw: Any
-) -> list[Path]:
-    """Compare every intermediate set-up with the baseline and store the rows (one results file
-    per pair, ``results/compare-<hash>.json``; rewritten each time, so it follows re-runs)."""
-    from xstilts.data.sources import content_key
-
+) -> list[ResultRow]:
+    """Every intermediate set-up compared with its baseline, computed from the saved predictions
+    when a report is read; nothing is written into the results store."""
     out_dir = Path(out_dir)
-    store = ResultsStore(out_dir)
-    written = []
+    rows: list[ResultRow] = []
     for a, b in comparison_pairs(out_dir) if pairs is None else pairs:
-        rows = compare_models(out_dir, a, b, **kw)
-        if rows:
-            written.append(store.write(f"compare-{content_key(a, b)}", rows))
-    return written
+        rows.extend(compare_models(out_dir, a, b, **kw))
+    return rows

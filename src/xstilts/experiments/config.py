@@ -161,19 +161,41 @@ class ExperimentConfig(Strict):
         return out
 
     def phase(self, kind: str, task: str | None) -> PhaseConfig:
-        """A phase's hyperparameters with the per-task overrides applied (validated)."""
+        """A phase's hyperparameters for one task, each from the first that sets it: the
+        config's ``task_overrides.<task>``, the config's ``phases.<kind>``, the task YAML's
+        ``defaults`` (its hyperparameters, e.g. SQuAD's ``max_length: 384``), the phase's own
+        default. Validated; errors name the field."""
         base = getattr(self.phases, kind)
+        merged = base.model_dump()
+        hyper = task_hyperparameters(task) if task else {}
         over = self.task_overrides.get(task or "", {})
-        if not over:
+        if base.max_steps is not None or over.get("max_steps") is not None:
+            hyper.pop("epochs", None)  # a step budget replaces epochs: theirs would be inert
+        merged.update({k: v for k, v in hyper.items() if k not in base.model_fields_set})
+        if not over and merged == base.model_dump():
             return base
         try:
-            return PhaseConfig.model_validate({**base.model_dump(), **over})
+            PhaseConfig.model_validate({**merged})
+        except ValidationError as exc:
+            raise ConfigError(pydantic_message(exc), where=f"task {task}.defaults") from None
+        try:
+            return PhaseConfig.model_validate({**merged, **over})
         except ValidationError as exc:
             raise ConfigError(pydantic_message(exc), where=f"task_overrides.{task}") from None
 
     def digest(self) -> str:
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def task_hyperparameters(task: str) -> dict[str, Any]:
+    """The training hyperparameters a task YAML declares under ``defaults:`` (the keys that are
+    phase fields); the other keys there are the family's parameters (``doc_stride``,
+    ``unknown_tags``) or reader settings (``benchmark_languages``), read where they apply."""
+    from xstilts.tasks.registry import get_task
+
+    defaults = get_task(task, where="targets").defaults
+    return {k: v for k, v in defaults.items() if k in PhaseConfig.model_fields}
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:

@@ -6,13 +6,12 @@ An intermediate checkpoint has the same key for every target that starts from it
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from xstilts.data.sources import resolve_local
+from xstilts.data.sources import data_fingerprint
 from xstilts.errors import ConfigError
 from xstilts.experiments.config import ExperimentConfig
 from xstilts.experiments.pipeline import check_languages, known_languages
@@ -74,18 +73,9 @@ class Plan:
 
 
 def _data_fp(task: str, split: str, lang: str, data_dir: Path | None) -> str:
-    """Cheap fingerprint of a split for step keys: the local file (path, size, mtime) and the
-    source params that change what is read from it (columns, labels, slices, row order)."""
-    spec = get_task(task)
-    for src in spec.split_sources(split, lang):
-        path = resolve_local(src, spec, lang, data_dir)
-        if path is not None:
-            st = path.stat()
-            params = json.dumps(src.params, sort_keys=True, default=str) if src.params else ""
-            return f"{path}:{st.st_size}:{st.st_mtime_ns}" + (f":{params}" if params else "")
-        if src.hf is not None:
-            return f"hf:{src.hf.path}:{src.hf.name}:{src.hf.split}"
-    return "missing"
+    """The data identity of a split for step keys (every file its reader opens, how it is
+    read, an HF revision): :func:`xstilts.data.sources.data_fingerprint`."""
+    return data_fingerprint(get_task(task), split, lang, data_dir)
 
 
 def _task_fp(task: str) -> str:

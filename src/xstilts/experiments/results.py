@@ -4,7 +4,12 @@ from xstilts.rows import (  # noqa: F401
     COLUMNS,
     ROW_FIELDS,
     ROW_KINDS,
+    STORED_AVERAGE,
     ResultRow,
     ResultsStore,
     _row_dict,
+    frame,
+    legacy_kind,
+    legacy_params,
+    normalise,
 )

@@ -55,6 +55,8 @@ class Table:
     notes: list[str] = field(default_factory=list)
     higher_is_better: list[bool] | None = None
     text_columns: frozenset[int] = frozenset()  # columns of words, left-aligned in HTML
+    # per column: the perturbation's or attack's parameters behind it (plots read rates here)
+    column_params: list[dict] | None = None
 
     @property
     def empty(self) -> bool:

@@ -26,6 +26,8 @@ class HFSource(Strict):
     columns: dict[str, str] = Field(default_factory=dict)  # canonical name -> dataset column
     label_names: list[str] | None = None  # when the dataset stores labels as ints
     filter: dict[str, Any] = Field(default_factory=dict)  # column == value
+    # a commit, tag or branch of the dataset repository: pins what is read (and the step keys)
+    revision: str | None = None
 
 
 class SplitSource(Strict):

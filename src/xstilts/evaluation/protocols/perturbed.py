@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from xstilts.atomic import write_json
-from xstilts.data.sources import content_key
+from xstilts.identity import content_key
 from xstilts.paths import cache_root
 from xstilts.tasks.spec import TaskSpec
 

@@ -327,12 +327,8 @@ def check_retrieval_languages(asked: Any, tasks: list[str]) -> None:
 
 
 def data_fp(spec: TaskSpec, split: str, lang: str, data_dir: Path | None) -> str:
-    """The first local file of (split, language): path, size, mtime (in the step's key)."""
-    from xstilts.data.sources import resolve_local
+    """The data identity of (split, language) in the step's key: every file its reader opens
+    (:func:`xstilts.data.sources.data_fingerprint`)."""
+    from xstilts.data.sources import data_fingerprint
 
-    for src in spec.split_sources(split, lang):
-        path = resolve_local(src, spec, lang, data_dir)
-        if path is not None:
-            st = path.stat()
-            return f"{path}:{st.st_size}:{st.st_mtime_ns}"
-    return "missing"
+    return data_fingerprint(spec, split, lang, data_dir)
