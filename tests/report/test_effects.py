@@ -39,6 +39,14 @@ def _frame() -> pd.DataFrame:
                             value=clean - 0.3,
                         )
                     )
+                    rows.append(  # the attacked rows before the attack: gaps are taken here
+                        row(
+                            **common,
+                            perturbation="attack:greedy@100",
+                            metric="clean_accuracy",
+                            value=clean,
+                        )
+                    )
     return pd.DataFrame(rows)
 
 
@@ -131,12 +139,13 @@ def _align_frame() -> pd.DataFrame:
                             language=lang, metric="tatoeba_acc", value=v,
                             extra={"layer": layer, "checkpoint": inter})
                     )  # fmt: skip
-                rows.append(
-                    row(intermediate=inter, target="none", seed=seed, task="tatoeba",
-                        language="avg", metric="cka",
-                        value=1.0 if inter == "none" else 1.0 - 0.1 * layer,
-                        extra={"layer": layer, "checkpoint": inter})
-                )  # fmt: skip
+                for lang in ("de", "th"):
+                    rows.append(
+                        row(intermediate=inter, target="none", seed=seed, task="tatoeba",
+                            language=lang, metric="cka",
+                            value=1.0 if inter == "none" else 1.0 - 0.1 * layer,
+                            extra={"layer": layer, "checkpoint": inter})
+                    )  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -166,7 +166,7 @@ def test_robustness_latex_has_intervals(results_df: pd.DataFrame) -> None:
 
 
 def test_paper_latex_marks(results_df: pd.DataFrame) -> None:
-    tex = paper_table(results_df).latex()
+    tex = paper_table(results_df, source=False).latex()
     assert "\\textbf{+5.0 $\\pm$ 0.0}$^{**}$" in tex
     assert "Baseline & 80.5 $\\pm$ 0.7" in tex
 

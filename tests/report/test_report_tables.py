@@ -20,6 +20,7 @@ from xstilts.report import (
 )
 from xstilts.report.stats import significance_mark, summarize
 from xstilts.report.table import Table
+from xstilts.report.tables import robustness_tables
 
 
 def cell(table: Table, row: str, col: str):
@@ -35,12 +36,43 @@ def test_paper_table_layout(results_df: pd.DataFrame) -> None:
 
 
 def test_paper_baseline_is_absolute(results_df: pd.DataFrame) -> None:
-    t = paper_table(results_df)
+    # non-English average (de, fr), computed on read; the stored avg rows are ignored
+    t = paper_table(results_df, source=False)
     c = cell(t, "Baseline", "xnli")  # seeds: 0.700, 0.720 (test split; dev rows are lower)
     assert c.text == "71.0 ± 1.4"
     assert c.mean == pytest.approx(71.0)
     assert c.std == pytest.approx(math.sqrt(2))
     assert c.mark == ""
+    # the default average includes English, as XTREME's task scores do: en = de/fr mean + 0.1
+    c = cell(paper_table(results_df), "Baseline", "xnli")
+    assert c.mean == pytest.approx(71.0 + 10 / 3)
+    assert any("en de fr" in n for n in paper_table(results_df).notes)
+
+
+def test_stored_avg_rows_are_not_read(results_df: pd.DataFrame) -> None:
+    """A stored ``avg`` row that disagrees with its languages changes nothing."""
+    bent = results_df.copy()
+    bent.loc[bent["language"] == "avg", "value"] = 0.0
+    a, b = paper_table(results_df, source=False), paper_table(bent, source=False)
+    assert [c.text for r in a.rows for c in r.cells] == [c.text for r in b.rows for c in r.cells]
+
+
+def test_average_needs_the_same_languages_on_both_sides(results_df: pd.DataFrame) -> None:
+    """The mnli set-up lost French in seed 2: every row's average drops French, so the
+    baseline and mnli are compared on German only (not de+fr vs de)."""
+    d = results_df[
+        ~(
+            (results_df["intermediate"] == "mnli")
+            & (results_df["seed"] == 2)
+            & (results_df["language"] == "fr")
+        )
+    ]
+    t = paper_table(d, source=False)
+    c = cell(t, "mnli", "xnli")  # de: avg + 0.01 for both -> Δ as before
+    assert c.mean == pytest.approx(np.mean([75.0 - 70.0, 77.04 - 72.0]))
+    base = cell(t, "Baseline", "xnli")
+    assert base.mean == pytest.approx(np.mean([71.0, 73.0]))  # German only: 0.71, 0.73
+    assert any("1 language every row has: de" in n for n in t.notes)
 
 
 def test_paper_delta_and_significance_by_hand(results_df: pd.DataFrame) -> None:
@@ -68,7 +100,7 @@ def test_paper_delta_and_significance_by_hand(results_df: pd.DataFrame) -> None:
 
 
 def test_paper_aggregate_column_is_seedwise_mean_over_targets(results_df: pd.DataFrame) -> None:
-    t = paper_table(results_df)
+    t = paper_table(results_df, source=False)
     base = np.array([(0.700 + 0.800) / 2, (0.720 + 0.810) / 2]) * 100
     mnli = np.array([(0.750 + 0.820) / 2, (0.7704 + 0.832) / 2]) * 100
     c = cell(t, "Baseline", "Avg")
@@ -117,7 +149,7 @@ def test_unshared_seeds_are_flagged_not_tested(results_df: pd.DataFrame) -> None
 
 
 def test_dev_split_used_when_no_test(results_df: pd.DataFrame) -> None:
-    t = paper_table(results_df[results_df["split"] == "dev"])
+    t = paper_table(results_df[results_df["split"] == "dev"], source=False)
     assert cell(t, "Baseline", "xnli").text == "51.0 ± 1.4"  # dev rows are test - 0.2
     assert "xnli: accuracy (dev)" in " ".join(t.notes)
 
@@ -138,7 +170,7 @@ def test_first_metric_when_no_accuracy() -> None:
                 "target": "ner",
                 "task": "ner",
                 "seed": 1,
-                "language": "avg",
+                "language": "de",
                 "split": "test",
                 "perturbation": "none",
                 "metric": "f1",
@@ -165,29 +197,59 @@ def test_aggregate_table_ranks(results_df: pd.DataFrame) -> None:
 
 def test_per_language_by_hand(results_df: pd.DataFrame) -> None:
     t = per_language_table(results_df, "xnli")
-    assert t.columns == ["en", "de", "fr", "avg"]
+    assert t.columns == ["en", "de", "fr", "avg", "avg non-en"]  # averages computed on read
+    c = cell(t, "Baseline", "avg non-en")  # (de + fr) / 2 = 0.70, 0.72
+    assert c.mean == pytest.approx(71.0)
+    assert cell(t, "Baseline", "avg").mean == pytest.approx(71.0 + 10 / 3)
     assert cell(t, "Baseline", "de").text == "72.0 ± 1.4"
     c = cell(t, "mnli", "fr")  # 0.74, 0.7604
     assert c.mean == pytest.approx(75.02) and c.std == pytest.approx(np.std([74.0, 76.04], ddof=1))
     c = cell(t, "squad", "en")  # 0.81, 0.815
     assert c.text == "81.2 ± 0.4"
-    assert all(r.cells[j].bold == (r.label == "mnli") for r in t.rows for j in range(4))
+    assert all(r.cells[j].bold == (r.label == "mnli") for r in t.rows for j in range(5))
 
 
 def test_robustness_by_hand(results_df: pd.DataFrame) -> None:
-    t = robustness_table(results_df, "xnli")
-    assert t.columns == ["Clean", "char_swap@0.1", "char_swap@0.2", "attack:greedy@200", "Gap"]
-    c = cell(t, "Baseline", "Clean")  # English clean: 0.80, 0.82
+    noise, attacks = robustness_tables(results_df, "xnli")
+    # perturbations ran on English only: Clean is English too, and attacks have their own table
+    assert noise.columns == ["Clean", "char_swap@0.1", "char_swap@0.2", "Noise gap"]
+    assert "languages en" in noise.title
+    c = cell(noise, "Baseline", "Clean")  # English clean: 0.80, 0.82
     half = stats.t.ppf(0.975, 1) * math.sqrt(2) / math.sqrt(2)
     assert c.ci_low == pytest.approx(81.0 - half) and c.ci_high == pytest.approx(81.0 + half)
     assert c.text == f"81.0 ± 1.4 [{81.0 - half:.1f}, {81.0 + half:.1f}]"
-    assert cell(t, "Baseline", "attack:greedy@200").mean == pytest.approx(32.0)
-    gaps = [80 - np.mean([80, 74, 30]), 82 - np.mean([81, 76, 34])]
-    g = cell(t, "Baseline", "Gap")
+    gaps = [80 - np.mean([80, 74]), 82 - np.mean([81, 76])]  # random noise only
+    g = cell(noise, "Baseline", "Noise gap")
     assert g.mean == pytest.approx(np.mean(gaps)) and g.std == pytest.approx(np.std(gaps, ddof=1))
-    assert g.bold is False and cell(t, "mnli", "Gap").bold is True  # smaller gap is better
-    gt = robustness_table(results_df, "xnli", gap=True)
+    assert g.bold is False and cell(noise, "mnli", "Noise gap").bold is True  # smaller is better
+    assert attacks.columns == ["Clean (attacked rows)", "attack:greedy@200", "Attack gap"]
+    assert cell(attacks, "Baseline", "attack:greedy@200").mean == pytest.approx(32.0)
+    # the attack's own rows before the attack (0.80, 0.84), not the clean evaluation
+    assert cell(attacks, "Baseline", "Clean (attacked rows)").mean == pytest.approx(82.0)
+    assert cell(attacks, "Baseline", "Attack gap").mean == pytest.approx(50.0)
+    gt = robustness_tables(results_df, "xnli", gap=True)[0]
     assert cell(gt, "Baseline", "char_swap@0.2").mean == pytest.approx(np.mean([80 - 74, 82 - 76]))
+    assert [p.get("rate") for p in noise.column_params] == [None, 0.1, 0.2, None]
+
+
+def test_robustness_limited_perturbation_uses_its_languages(results_df: pd.DataFrame) -> None:
+    """A perturbation on German only is compared with German clean scores, not with the
+    English or all-language ones; a language whose rows differ in size is not compared."""
+    de = results_df[results_df["perturbation"] == "char_swap@0.1"].copy()
+    de["language"] = "de"
+    de["value"] = de["value"] - 0.1
+    d = pd.concat([results_df[results_df["perturbation"] == "none"], de])
+    (t,) = robustness_tables(d, "xnli")
+    assert "languages de" in t.title
+    assert cell(t, "Baseline", "Clean").mean == pytest.approx(72.0)  # de clean: 0.71, 0.73
+    gap = cell(t, "Baseline", "Noise gap").mean
+    assert gap == pytest.approx(np.mean([71 - 70, 73 - 71]))
+    d2 = d.copy()
+    d2["extra"] = [
+        {"n": 50 if p != "none" else 80} if lang == "de" else {}
+        for p, lang in zip(d2["perturbation"], d2["language"], strict=True)
+    ]
+    assert robustness_tables(d2, "xnli") == []  # other rows: nothing to compare
 
 
 def test_robustness_single_seed_has_no_interval(results_df: pd.DataFrame) -> None:
@@ -198,10 +260,10 @@ def test_robustness_single_seed_has_no_interval(results_df: pd.DataFrame) -> Non
 
 def test_attack_table(results_df: pd.DataFrame) -> None:
     t = attack_table(results_df, "xnli")
-    assert cell(t, "mnli", "greedy@200 acc.").mean == pytest.approx(43.0)
-    sr = cell(t, "mnli", "greedy@200 success")
+    assert cell(t, "mnli", "attack:greedy@200 acc.").mean == pytest.approx(43.0)
+    sr = cell(t, "mnli", "attack:greedy@200 success")
     assert sr.mean == pytest.approx(57.0) and sr.bold  # lowest success rate is best
-    assert cell(t, "Baseline", "greedy@200 queries").text == "135.0 ± 7.1"  # not ×100
+    assert cell(t, "Baseline", "attack:greedy@200 queries").text == "135.0 ± 7.1"  # not ×100
 
 
 def test_alignment_best_layer(results_df: pd.DataFrame) -> None:
@@ -230,5 +292,5 @@ def test_two_models_compare_within_model(results_df: pd.DataFrame) -> None:
     assert cell(t, "mbert: mnli", "xnli").mean == pytest.approx(
         cell(t, "xlmr-base: mnli", "xnli").mean
     )
-    only = paper_table(pd.concat([results_df, other]), model="mbert")
+    only = paper_table(pd.concat([results_df, other]), model="mbert", source=False)
     assert cell(only, "Baseline", "xnli").text == "61.0 ± 1.4"

@@ -46,6 +46,8 @@ SWEEP_ROWS = 300
 ATTACK_BUDGETS = [20, 60, 200]
 ATTACK_LANGS = ["de", "hi"]
 ATTACK_ROWS = 40
+FOOTING_LANGS = ["ar", "de", "es", "fr", "hi", "ru"]
+FOOTING_PERTURBED = ["de", "hi"]
 
 XNLI_BASELINE = {  # the sweep's checkpoint, reused by the scripts run
     "name": "robust-sweep",
@@ -118,8 +120,28 @@ CONFIGS = {
             {"name": "real_typos"},
         ],
     },
+    # a perturbation limited to 2 of the 6 evaluated languages (the sweep's checkpoint)
+    "footing": {
+        **XNLI_BASELINE,
+        "name": "robust-footing",
+        "evaluation": {"split": "dev", "languages": FOOTING_LANGS, "max_examples": 80},
+        "perturbations": [
+            {
+                "name": "char_substitute",
+                "params": {"rate": 0.5},
+                "seed": 0,
+                "languages": FOOTING_PERTURBED,
+            }
+        ],
+    },
 }
-OUT_OF = {"sweep": "xnli", "scripts": "xnli", "scripts_ta": "panx", "grid": "grid"}
+OUT_OF = {
+    "sweep": "xnli",
+    "scripts": "xnli",
+    "scripts_ta": "panx",
+    "grid": "grid",
+    "footing": "xnli",
+}
 
 
 @dataclass

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from xstilts.errors import DataError
-from xstilts.evaluation.robustness import compare_models, comparison_pairs, write_comparisons
-from xstilts.experiments.results import ResultsStore
+from xstilts.evaluation.robustness import compare_models, comparison_pairs, comparisons
 from xstilts.perturb.metrics import mcnemar
 from xstilts.stats.paired import cluster_bootstrap_ci, cluster_permutation_test
 
@@ -79,7 +78,7 @@ def test_compare_models_numbers_match_the_metrics(tmp_path):
     _step(tmp_path, "evaluate-b", "pawsx", treat)
     rows = compare_models(tmp_path, "evaluate-a", "evaluate-b", n_resamples=500)
     got = {(r.language, r.metric): r.value for r in rows}
-    assert {lang for lang, _ in got} == {"en", "de", "hi", "avg"}
+    assert {lang for lang, _ in got} == {"en", "de", "hi", "all"}
     for lang in ("de", "hi"):
         ca = np.array([p == g for _, p, g in sorted(base[lang])])  # paired by id
         cb = np.array([p == g for _, p, g in sorted(treat[lang])])
@@ -92,17 +91,18 @@ def test_compare_models_numbers_match_the_metrics(tmp_path):
         assert got[(lang, "paired_p")] == pytest.approx(
             cluster_permutation_test(d, own, n_resamples=2500)
         )
-    # avg: the mean of the non-English deltas
-    assert got[("avg", "delta_vs_baseline")] == pytest.approx(
-        np.mean([got[(lang, "delta_vs_baseline")] for lang in ("de", "hi")])
+    # "all" pools every compared language (equal sizes: the mean of their deltas)
+    assert got[("all", "delta_vs_baseline")] == pytest.approx(
+        np.mean([got[(lang, "delta_vs_baseline")] for lang in ("en", "de", "hi")])
     )
-    # xnli is parallel: row i of de and hi is one source item, resampled together; the pooled
-    # examples are not independent, so there is no McNemar test for avg
-    assert ("avg", "mcnemar_p") not in got
-    assert got[("avg", "paired_p")] < 0.01  # 0.5 -> 0.65 on 2 x 200 rows
-    avg = next(r for r in rows if r.language == "avg")
-    assert avg.extra["n"] == 400 and avg.extra["n_clusters"] == 200
+    # xnli is parallel: row i of en, de and hi is one source item, resampled together; the pooled
+    # examples are not independent, so there is no McNemar test for "all"
+    assert ("all", "mcnemar_p") not in got
+    assert got[("all", "paired_p")] < 0.01  # 0.5 -> 0.65 on 3 x 200 rows
+    pooled = next(r for r in rows if r.language == "all")
+    assert pooled.extra["n"] == 600 and pooled.extra["n_clusters"] == 200
     assert all(r.intermediate == "pawsx" and r.perturbation == "none" for r in rows)
+    assert {r.kind for r in rows} == {"comparison"}
 
 
 def test_avg_is_clustered_by_source_row(tmp_path):
@@ -119,8 +119,8 @@ def test_avg_is_clustered_by_source_row(tmp_path):
         for r in compare_models(tmp_path, "evaluate-a", "evaluate-b", n_resamples=2000)
     }
     width = lambda lang: got[(lang, "delta_ci_high")] - got[(lang, "delta_ci_low")]  # noqa: E731
-    assert width("avg") == pytest.approx(width("de"), rel=0.1)
-    assert got[("avg", "paired_p")] == pytest.approx(got[("de", "paired_p")], rel=0.2, abs=2e-3)
+    assert width("all") == pytest.approx(width("de"), rel=0.1)
+    assert got[("all", "paired_p")] == pytest.approx(got[("de", "paired_p")], rel=0.2, abs=2e-3)
 
 
 def test_compare_models_refuses_different_inputs(tmp_path):
@@ -149,7 +149,25 @@ def test_write_comparisons_pairs_each_intermediate_with_its_baseline(tmp_path):
     assert sorted(pairs) == sorted(
         (f"evaluate-n{s}{c}", f"evaluate-t{s}{c}") for s in (1, 2) for c in "nc"
     )
-    write_comparisons(tmp_path)
-    rows = [r for r in ResultsStore(tmp_path).rows() if r["step"].startswith("compare-")]
-    assert len(rows) == 4 * (5 + 4)  # 4 pairs x (de: 5 metrics, avg: no McNemar)
-    assert {r["seed"] for r in rows} == {1, 2}
+    before = sorted(p.name for p in (tmp_path / "results").iterdir())
+    rows = comparisons(tmp_path)
+    assert len(rows) == 4 * 5  # 4 pairs x 5 metrics x de (one language: nothing to pool)
+    assert {r.seed for r in rows} == {1, 2}
+    # computed on read: the results store is left as it was
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == before
+
+
+def test_report_reads_comparisons_without_storing_them(tmp_path):
+    """The report computes the paired table from the saved predictions at read time."""
+    from xstilts.report.build import read_results
+
+    rng = np.random.default_rng(3)
+    for inter, p in (("none", 0.5), ("demo-nli", 0.7)):
+        preds = {lang: _preds(rng, 40, p, lang) for lang in ("de", "hi")}
+        _step(tmp_path, f"evaluate-{inter}", inter, preds)
+    before = sorted(x.name for x in (tmp_path / "results").iterdir())
+    df = read_results(tmp_path)
+    cmp = df[df["kind"] == "comparison"]
+    assert set(cmp["language"]) == {"de", "hi", "all"} and set(cmp["intermediate"]) == {"demo-nli"}
+    assert "avg" not in set(df["language"])  # the steps' stored averages are not read
+    assert sorted(x.name for x in (tmp_path / "results").iterdir()) == before

@@ -11,6 +11,7 @@ import json
 import math
 import unicodedata
 from collections import defaultdict
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from robust_runs import (
     xstilts,
 )
 
+from xstilts.evaluation.robustness import comparisons
 from xstilts.experiments.pipeline import input_digest
 from xstilts.perturb.metrics import mcnemar
 
@@ -424,6 +426,13 @@ def _csv(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def _acc(acc: dict, inter: str, seed: int, pert: str, lang: str) -> float:
+    """One language's accuracy, or the mean over de and hi for ``all`` (equal sizes)."""
+    if lang == "all":
+        return float(np.mean([acc[(inter, seed, pert, x)] for x in ("de", "hi")]))
+    return acc[(inter, seed, pert, lang)]
+
+
 def test_robustness_table_baseline_vs_intermediate_with_cis(runs):
     run = runs.get("grid")
     res = xstilts("report", str(run.out), cache=run.cache)
@@ -433,28 +442,30 @@ def test_robustness_table_baseline_vs_intermediate_with_cis(runs):
         (r["intermediate"], r["seed"], r["perturbation"], r["language"]): r["value"]
         for r in _eval_rows(rows)
     }
-    cmp = [r for r in rows if r["step"].startswith("compare-")]
+    # comparisons are computed when read, never stored
+    assert not any(r["kind"] == "comparison" for r in rows)
+    cmp = [asdict(r) for r in comparisons(run.out)]
     perts = ("none", "char_substitute@0.3", "real_typos")
     for seed in (1, 2):
         for p in perts:
-            for lang in ("de", "hi", "avg"):
+            for lang in ("de", "hi", "all"):
                 got = {
                     r["metric"]: r
                     for r in cmp
                     if (r["seed"], r["perturbation"], r["language"]) == (seed, p, lang)
                 }
-                # xnli-typos is parallel: avg resamples source rows and has no McNemar test
+                # xnli-typos is parallel: "all" resamples source rows and has no McNemar test
                 assert set(got) == {
                     "delta_vs_baseline",
                     "delta_ci_low",
                     "delta_ci_high",
                     "paired_p",
-                    *(["mcnemar_p"] if lang != "avg" else []),
+                    *(["mcnemar_p"] if lang != "all" else []),
                 }, (seed, p, lang)
                 d = got["delta_vs_baseline"]
                 assert d["intermediate"] == "demo-nli"
-                # consistent with the evaluate rows (avg: the mean over languages, as stored)
-                want = acc[("demo-nli", seed, p, lang)] - acc[("none", seed, p, lang)]
+                # consistent with the evaluate rows (all: equal-size languages pooled = mean)
+                want = _acc(acc, "demo-nli", seed, p, lang) - _acc(acc, "none", seed, p, lang)
                 assert d["value"] == pytest.approx(want, abs=1e-9)
                 lo, hi = got["delta_ci_low"]["value"], got["delta_ci_high"]["value"]
                 assert lo <= d["value"] <= hi and hi - lo > 0
@@ -474,13 +485,13 @@ def test_robustness_table_baseline_vs_intermediate_with_cis(runs):
     labels = {r["row"] for r in rob}
     assert labels == {"Baseline", "demo-nli"}
     for r in rob:
-        assert r["column"] in ("Clean", "char_substitute@0.3", "real_typos", "Gap")
+        assert r["column"] in ("Clean", "char_substitute@0.3", "real_typos", "Noise gap")
         assert int(r["n"]) == 2 and "[" in r["text"]  # 2 seeds: mean ± std [t-interval]
         assert float(r["ci_low"]) <= float(r["mean"]) <= float(r["ci_high"])
     for inter, label in (("none", "Baseline"), ("demo-nli", "demo-nli")):
         for p, col in (("none", "Clean"), ("real_typos", "real_typos")):
             cell = next(r for r in rob if r["row"] == label and r["column"] == col)
-            mean = np.mean([acc[(inter, s, p, "avg")] for s in (1, 2)]) * 100
+            mean = np.mean([_acc(acc, inter, s, p, "all") for s in (1, 2)]) * 100
             assert float(cell["mean"]) == pytest.approx(mean)
     paired = _csv(tables / "paired_xnli-typos.csv")
     assert {r["row"] for r in paired} == {"demo-nli (seed 1)", "demo-nli (seed 2)"}

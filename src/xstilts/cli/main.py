@@ -85,22 +85,27 @@ def plan(
     """Print the plan of steps a config expands to, and its size, without running it."""
     from xstilts.experiments.store import ArtifactStore
 
-    _, p = _load(config, data_dir)
+    cfg, p = _load(config, data_dir)
     store = ArtifactStore(out_dir) if out_dir else None
     shared, consumers = p.shared(), p.consumers()
     summ = p.summary()
     if store is not None:
         summ["done"] = sum(store.done(k) for k in p.steps)
+    from xstilts.experiments.estimate import describe, plan_size
+    from xstilts.paths import data_root
+
+    size = plan_size(p, data_root(data_dir or cfg.data_dir))
     if as_json:
         steps = []
         for s in p.steps.values():
             d = {"key": s.key, "kind": s.kind, "label": s.label, "deps": s.deps}
+            d["params"] = s.params  # as resolved: config, task YAML defaults, phase defaults
             d.update({"resources": s.resources, "pipelines": shared.get(s.key, 1)})
             d["consumers"] = len(consumers.get(s.key, []))
             if store is not None:
                 d["done"] = store.done(s.key)
             steps.append(d)
-        typer.echo(json.dumps({**summ, "steps_list": steps}, indent=2))
+        typer.echo(json.dumps({**summ, "size": size, "steps_list": steps}, indent=2, default=str))
         return
     for s in p.steps.values():
         mark = ""
@@ -116,6 +121,7 @@ def plan(
         f"Shared between pipelines, run once: {shared_kinds} (xN: pipelines using it).",
         soft_wrap=True,
     )
+    out.print(escape(describe(size)), soft_wrap=True)
     if store is not None:
         out.print(f"{summ['done']} of {summ['steps']} steps already done in {out_dir}")
 
@@ -230,20 +236,31 @@ def _execute(
 
 
 def _print_summary(df) -> None:
+    """Each target's clean average per set-up, computed on read over the declared languages
+    every set-up and seed has (the report's averages)."""
     if df.empty:
         return
     from rich.table import Table
 
-    avg = df[(df.language == "avg") & (df.perturbation == "none")]
-    if avg.empty:
-        return
-    table = Table(title="zero-shot average over non-English languages")
-    for c in ("target", "intermediate", "metric", "mean", "seeds"):
+    from xstilts.report import data as D
+    from xstilts.report.tables import averaged, footing
+
+    d = D.prepare(df)
+    clean = d[(d["kind"] == "clean") & (d["task"] == d["target"])]
+    table = Table(title="zero-shot average (all evaluated languages every set-up has)")
+    for c in ("target", "intermediate", "metric", "languages", "mean", "seeds"):
         table.add_column(c)
-    g = avg.groupby(["target", "intermediate", "metric"])["value"]
-    for (t, i, m), s in g:
-        table.add_row(t, i, m, f"{100 * s.mean():.1f}", str(len(s)))
-    out.print(table)
+    for (target, metric), rows in clean.groupby(["target", "metric"]):
+        rows = rows[rows["split"] == D.pick_split(rows)]
+        langs, _ = footing(rows, str(target))
+        for (_, inter), s in averaged(rows, langs, ["model", "intermediate"]).items():
+            scale = D.scale_of(str(metric))
+            table.add_row(
+                str(target), str(inter), str(metric), " ".join(langs),
+                f"{scale * s.mean():.1f}", str(len(s)),
+            )  # fmt: skip
+    if table.row_count:
+        out.print(table)
 
 
 class _progress:
@@ -302,9 +319,6 @@ def _report(
     from xstilts.tasks.registry import all_tasks
 
     main_metric = {t.name: t.main_metric for t in all_tasks().values()}
-    from xstilts.evaluation.robustness import write_comparisons
-
-    write_comparisons(out_dir)  # paired tests vs the baseline from the saved predictions
     paths = write_report(
         out_dir, report_dir, main_metric=main_metric, answer=answer, correction=correction
     )
@@ -328,14 +342,26 @@ def results(
     correction: Annotated[
         str, typer.Option(help="With --effects: holm, bh or none per table.")
     ] = "holm",
+    sql: Annotated[
+        str | None,
+        typer.Option(
+            "--sql",
+            help="SQL (DuckDB) over the table `results` (one row per stored number; "
+            'params and extra as JSON), e.g. "SELECT kind, count(*) FROM results GROUP BY kind".',
+        ),
+    ] = None,
 ) -> None:
-    """Print every result record of a run (or, with --effects, the effects on one target)."""
+    """Print every result record of a run, the answer of a SQL query over them, or (with
+    --effects) the effects on one target."""
     from xstilts.experiments.results import ResultsStore
 
     if not (out_dir / "results").is_dir():
         raise XstiltsError(
             "no results here (run `xstilts run CONFIG --out DIR` first)", where=str(out_dir)
         )
+    if sql is not None:
+        _print_query(ResultsStore(out_dir).sql(sql), as_json)
+        return
     if effects is not None:
         _print_effects(out_dir, effects, correction, as_json)
         return
@@ -354,6 +380,7 @@ def results(
         "language",
         "split",
         "perturbation",
+        "kind",
         "metric",
         "value",
     )
@@ -405,6 +432,20 @@ def _print_effects(out_dir: Path, target: str, correction: str, as_json: bool) -
         pt = p_value_table(t)
         if pt is not None:
             typer.echo(pt.markdown())
+
+
+def _print_query(df, as_json: bool) -> None:
+    if as_json:
+        typer.echo(df.to_json(orient="records", force_ascii=False, indent=1))
+        return
+    from rich.table import Table
+
+    table = Table()
+    for c in df.columns:
+        table.add_column(str(c))
+    for row in df.itertuples(index=False):
+        table.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
+    out.print(table)
 
 
 @app.command()

@@ -42,7 +42,48 @@ from xstilts.registry import Registry
 Example = dict[str, Any]
 ReaderFn = Callable[[Path, Any], list[Example]]
 
-READERS: Registry[ReaderFn] = Registry("reader")
+# Every ``readers*`` module of data/ (``concat``, real-typo twins, ranking pools) and the masked-LM
+# text reader, imported on the first lookup: a new format is one new file.
+READERS: Registry[ReaderFn] = Registry(
+    "reader",
+    providers=(
+        "xstilts.data.readers",
+        "xstilts.data.readers_extra",
+        "xstilts.data.readers_intermediate",
+        "xstilts.data.readers_ranking",
+        "xstilts.data.readers_typos",
+        "xstilts.training.mlm",
+    ),
+)
+FilesFn = Callable[[Path, Any], list[Path]]
+READER_FILES: dict[str, FilesFn] = {}
+"""Reader name -> the files it opens for a path, for readers that open more than that one file
+(a sibling, a gold file, a candidate pool). Step keys fingerprint all of them."""
+
+
+def opens(name: str) -> Callable[[FilesFn], FilesFn]:
+    """Declare the files reader ``name`` opens: ``fn(path, validated params) -> [paths]``."""
+
+    def deco(fn: FilesFn) -> FilesFn:
+        READER_FILES[name] = fn
+        return fn
+
+    return deco
+
+
+def files_read(format: str, path: Path, params: Mapping[str, Any] | None = None) -> list[Path]:
+    """Every file reader ``format`` opens for ``path`` (``[path]`` unless it declares more);
+    a path the reader could not make sense of is its own only file (reading it will fail)."""
+    if format not in READERS:  # looking it up imports the reader modules, filling READER_FILES
+        return [path]
+    fn = READER_FILES.get(format)
+    if fn is None:
+        return [path]
+    try:
+        return fn(path, READERS.params(format, params))
+    except DataError:
+        return [path]
+
 
 _BOM = "\ufeff"
 
@@ -440,12 +481,21 @@ def _same_length(a: Path, la: list[Any], b: Path, lb: list[Any]) -> None:
         )
 
 
+def _labels_file(path: Path, cfg: TextLabelsParams) -> Path:
+    return (
+        Path(cfg.labels_path) if cfg.labels_path else _sibling(path, "_text", "_labels", "labels")
+    )
+
+
+@opens("text_labels")
+def _text_labels_files(path: Path, cfg: TextLabelsParams) -> list[Path]:
+    return [path, _labels_file(path, cfg)]
+
+
 @READERS.register("text_labels", config=TextLabelsParams)
 def read_text_labels(path: Path, cfg: TextLabelsParams) -> list[Example]:
     """One text per line plus a parallel labels file; mismatched lengths name both files."""
-    lpath = (
-        Path(cfg.labels_path) if cfg.labels_path else _sibling(path, "_text", "_labels", "labels")
-    )
+    lpath = _labels_file(path, cfg)
     texts, labels = read_lines(path), read_lines(lpath)
     _same_length(path, texts, lpath, labels)
     out = []
@@ -762,11 +812,20 @@ class SiqaParams(BaseModel):
     labels_path: str | None = None  # 1-based labels, one per line (official release layout)
 
 
+def _siqa_labels(path: Path, cfg: SiqaParams) -> Path:
+    return Path(cfg.labels_path) if cfg.labels_path else path.with_name(path.stem + "-labels.lst")
+
+
+@opens("siqa")
+def _siqa_files(path: Path, cfg: SiqaParams) -> list[Path]:
+    return [path, _siqa_labels(path, cfg)]  # the labels file may be absent (labels inline)
+
+
 @READERS.register("siqa", config=SiqaParams)
 def read_siqa(path: Path, cfg: SiqaParams) -> list[Example]:
     """Social IQa jsonl: context, question, answerA/B/C; label from ``correct`` or a labels file."""
     objs = _objects(path)
-    lpath = Path(cfg.labels_path) if cfg.labels_path else path.with_name(path.stem + "-labels.lst")
+    lpath = _siqa_labels(path, cfg)
     labels: list[str] | None = None
     if cfg.labels_path or (not all("correct" in o for _, o in objs) and lpath.exists()):
         labels = read_lines(lpath)
@@ -929,18 +988,31 @@ class TatoebaParams(BaseModel):
 _TATOEBA = re.compile(r"^(?P<stem>.*\.(?P<src>[a-z]+)-(?P<tgt>[a-z]+))(?:\.(?P<ext>[a-z]+))?$")
 
 
+def _tatoeba_files(path: Path, cfg: TatoebaParams) -> tuple[Path, Path, str]:
+    """(xxx file, English file, id stem) of a Tatoeba pair."""
+    m = _TATOEBA.match(path.name)
+    if cfg.other_path:
+        return path, Path(cfg.other_path), path.stem
+    if m and (m.group("ext") in (None, m.group("src"), m.group("tgt"))):
+        stem = m.group("stem")
+        return (
+            path.with_name(f"{stem}.{m.group('src')}"),
+            path.with_name(f"{stem}.{m.group('tgt')}"),
+            stem,
+        )
+    _fail(path, None, "expected tatoeba.<xxx>-<yyy>[.<xxx>] (or set other_path)")
+
+
+@opens("tatoeba")
+def _tatoeba_pair(path: Path, cfg: TatoebaParams) -> list[Path]:
+    src, tgt, _ = _tatoeba_files(path, cfg)
+    return [src, tgt]
+
+
 @READERS.register("tatoeba", config=TatoebaParams)
 def read_tatoeba(path: Path, cfg: TatoebaParams) -> list[Example]:
     """Line i of the xxx file aligns with line i of the English file; text_b is English."""
-    m = _TATOEBA.match(path.name)
-    if cfg.other_path:
-        src, tgt, stem = path, Path(cfg.other_path), path.stem
-    elif m and (m.group("ext") in (None, m.group("src"), m.group("tgt"))):
-        stem = m.group("stem")
-        src = path.with_name(f"{stem}.{m.group('src')}")
-        tgt = path.with_name(f"{stem}.{m.group('tgt')}")
-    else:
-        _fail(path, None, "expected tatoeba.<xxx>-<yyy>[.<xxx>] (or set other_path)")
+    src, tgt, stem = _tatoeba_files(path, cfg)
     a, b = read_lines(src), read_lines(tgt)
     _same_length(src, a, tgt, b)
     return _nonempty(
@@ -981,15 +1053,25 @@ def _bucc_side(path: Path) -> tuple[list[str], list[str]]:
     return ids, texts
 
 
-@READERS.register("bucc", config=BuccParams)
-def read_bucc(path: Path, cfg: BuccParams) -> list[Example]:
-    """One dict per corpus: both sides' ids and sentences and the gold (src_id, tgt_id) pairs."""
+def _bucc_files(path: Path) -> tuple[str, list[Path]]:
+    """(corpus stem, [source side, target side, gold]) of a BUCC corpus."""
     m = _BUCC.match(path.name)
     if not m or m.group("ext") not in (None, m.group("src"), m.group("tgt"), "gold"):
         _fail(path, None, "expected <src>-<tgt>.<split>[.<src>|.<tgt>|.gold] (e.g. zh-en.dev)")
     stem = f"{m.group('src')}-{m.group('tgt')}.{m.group('split')}"
     base = path.with_name(stem)
-    sp, tp, gp = (base.with_name(f"{stem}.{e}") for e in (m.group("src"), m.group("tgt"), "gold"))
+    return stem, [base.with_name(f"{stem}.{e}") for e in (m.group("src"), m.group("tgt"), "gold")]
+
+
+@opens("bucc")
+def _bucc_corpus(path: Path, cfg: BuccParams) -> list[Path]:
+    return _bucc_files(path)[1]
+
+
+@READERS.register("bucc", config=BuccParams)
+def read_bucc(path: Path, cfg: BuccParams) -> list[Example]:
+    """One dict per corpus: both sides' ids and sentences and the gold (src_id, tgt_id) pairs."""
+    stem, (sp, tp, gp) = _bucc_files(path)
     src_ids, src_texts = _bucc_side(sp)
     tgt_ids, tgt_texts = _bucc_side(tp)
     gold: list[tuple[str, str]] = []
@@ -1041,8 +1123,3 @@ def read(
         raise DataError("input nested too deeply", where=file_where(path)) from None
     except MemoryError:
         raise DataError("file too large to read into memory", where=file_where(path)) from None
-
-
-# Readers composed from the ones above (``concat``) register on import.
-from xstilts.data import readers_extra  # noqa: E402, F401, I001
-from xstilts.data import readers_typos  # noqa: E402, F401  (stickland_xnli: real-typo twins)

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from xstilts.data.readers import READERS, Example, _fail, read
+from xstilts.data.readers import READERS, Example, _fail, files_read, opens, read
 
 
 class ConcatParams(BaseModel):
@@ -25,12 +25,21 @@ class ConcatParams(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)  # the inner reader's params
 
 
+def _paths(path: Path, cfg: ConcatParams) -> list[Path]:
+    return [path] + [Path(f) if Path(f).is_absolute() else path.parent / f for f in cfg.files]
+
+
+@opens("concat")
+def _concat_files(path: Path, cfg: ConcatParams) -> list[Path]:
+    return [f for p in _paths(path, cfg) for f in files_read(cfg.format, p, cfg.params)]
+
+
 @READERS.register("concat", config=ConcatParams)
 def read_concat(path: Path, cfg: ConcatParams) -> list[Example]:
     """The examples of ``path`` then of each of ``files``, read with reader ``format``."""
     if cfg.format == "concat":
         _fail(path, None, "concat cannot nest concat")
-    paths = [path] + [Path(f) if Path(f).is_absolute() else path.parent / f for f in cfg.files]
+    paths = _paths(path, cfg)
     out: list[Example] = []
     seen: dict[str, Path] = {}
     for p in paths:

@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from xstilts.data.readers import READERS, Example, _fail, read_lines
+from xstilts.data.readers import READERS, Example, _fail, opens, read_lines
 
 XNLI_LABELS = ("entailment", "neutral", "contradiction")
 _NAME = re.compile(r"^test_(?P<lang>[a-z]{2,3})_typos_[0-9.]+$")
@@ -112,14 +112,24 @@ def align_twins(
     return out
 
 
+def _clean_twin(path: Path, cfg: SticklandXnliParams, lang: str) -> Path:
+    cdir = Path(cfg.clean_dir)
+    return (cdir if cdir.is_absolute() else path.parent / cdir) / f"test-{lang}.tsv"
+
+
+@opens("stickland_xnli")
+def _stickland_files(path: Path, cfg: SticklandXnliParams) -> list[Path]:
+    m = _NAME.match(path.stem)
+    return [path, _clean_twin(path, cfg, m.group("lang"))] if m else [path]
+
+
 def twins(path: Path, cfg: SticklandXnliParams) -> tuple[str, list[tuple[int, int, float]], list]:
     """(language, alignment, [noisy rows, clean rows]) for one noisy file (alignment cached)."""
     m = _NAME.match(path.stem)
     if not m:
         _fail(path, None, "expected a file named test_<lang>_typos_<ratio>.tsv")
     lang = m.group("lang")
-    cdir = Path(cfg.clean_dir)
-    clean_path = (cdir if cdir.is_absolute() else path.parent / cdir) / f"test-{lang}.tsv"
+    clean_path = _clean_twin(path, cfg, lang)
     if not clean_path.exists():
         _fail(path, None, f"clean twin file {clean_path} not found")
     noisy, clean = _read_noisy(path), _read_clean(clean_path)
@@ -134,7 +144,7 @@ def twins(path: Path, cfg: SticklandXnliParams) -> tuple[str, list[tuple[int, in
         pairs = [tuple(p) for p in json.loads(cached.read_text(encoding="utf-8"))]
     else:
         pairs = align_twins(noisy, clean, min_similarity=cfg.min_similarity, window=cfg.window)
-        from xstilts.experiments.atomic import write_json
+        from xstilts.atomic import write_json
 
         write_json(cached, [list(p) for p in pairs])
     return lang, pairs, [noisy, clean]  # type: ignore[return-value]

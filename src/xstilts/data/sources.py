@@ -7,14 +7,15 @@ so one plain TSV can serve as a 70/30 train/test pair.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import random
 from pathlib import Path
 from typing import Any
 
 from xstilts.errors import ConfigError, DataError, XstiltsError
+from xstilts.identity import content_key, file_fingerprint
+
+__all__ = ["content_key", "data_fingerprint", "load_examples", "resolve_local"]
 from xstilts.tasks.spec import SplitSource, TaskSpec
 
 DEMO_DIR = Path(__file__).parent / "demo"
@@ -131,7 +132,7 @@ def load_examples(
             )
             examples = _interleave_labels(examples, src.params)
             fp = (
-                _file_fingerprint(path)
+                "|".join(file_fingerprint(f) for f in _files_read(src, spec, path))
                 + f":{src.params.get('slice')}:{src.params.get('slice_seed')}"
                 + (":interleaved" if src.params.get("interleave_labels") else "")
             )
@@ -143,7 +144,7 @@ def load_examples(
             except Exception as exc:  # hub unreachable, unknown dataset: try the next source
                 tried.append(f"hf:{src.hf.path} ({type(exc).__name__})")  # type: ignore[union-attr]
                 continue
-            fp = f"hf:{src.hf.path}:{src.hf.name}:{src.hf.split}"  # type: ignore[union-attr]
+            fp = _hf_fingerprint(src)
         if limit is not None:
             examples = examples[:limit]
             fp += f":limit={limit}"
@@ -160,11 +161,6 @@ def load_examples(
     )
 
 
-def _file_fingerprint(path: Path) -> str:
-    st = path.stat()
-    return f"{os.fspath(path)}:{st.st_size}:{st.st_mtime_ns}"
-
-
 def _load_hf(src: SplitSource, spec: TaskSpec, lang: str) -> list[dict[str, Any]]:
     """Read a Hugging Face dataset and map its columns onto the canonical example fields."""
     import datasets
@@ -173,6 +169,8 @@ def _load_hf(src: SplitSource, spec: TaskSpec, lang: str) -> list[dict[str, Any]
     assert hf is not None
     name = _format_path(hf.name, spec, lang) if hf.name else None
     kwargs = {"data_files": hf.data_files} if hf.data_files else {}
+    if hf.revision:
+        kwargs["revision"] = hf.revision
     ds = datasets.load_dataset(hf.path, name, split=hf.split, **kwargs)
     out = []
     for i, row in enumerate(ds):
@@ -191,9 +189,42 @@ def _load_hf(src: SplitSource, spec: TaskSpec, lang: str) -> list[dict[str, Any]
     return out
 
 
-def content_key(*parts: Any) -> str:
-    """Stable short hash of anything JSON-like (used for caches and step keys)."""
-    import json
+def data_fingerprint(spec: TaskSpec, split: str, lang: str, data_dir: Path | None) -> str:
+    """The data identity of one (task, split, language) for step keys: the source that would be
+    read (the first local file that exists, else Hugging Face), every file its reader opens
+    (Tatoeba's English side, BUCC's gold, a ranking task's candidates), the source params that
+    change what is read, and a Hugging Face revision.
 
-    blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    A one-file source keeps the form ``<path>:<size>:<mtime>[:<params>]`` that step keys have
+    always used; each further file a reader opens is appended as ``|<path>:<size>:<mtime>``
+    (so steps reading Tatoeba, BUCC, ``text_labels`` or a labels file got new keys once).
+    """
+    for src in spec.split_sources(split, lang):
+        path = resolve_local(src, spec, lang, data_dir)
+        if path is not None:
+            params = json.dumps(src.params, sort_keys=True, default=str) if src.params else ""
+            fp = file_fingerprint(path) + (f":{params}" if params else "")
+            # an optional file that is absent (BUCC test gold) adds nothing until it appears
+            others = [f for f in _files_read(src, spec, path) if f != path and f.exists()]
+            return fp + "".join(f"|{file_fingerprint(f)}" for f in others)
+        if src.hf is not None:
+            return _hf_fingerprint(src)
+    return "missing"
+
+
+def _hf_fingerprint(src: SplitSource) -> str:
+    hf = src.hf
+    assert hf is not None
+    return f"hf:{hf.path}:{hf.name}:{hf.split}" + (f"@{hf.revision}" if hf.revision else "")
+
+
+def _files_read(src: SplitSource, spec: TaskSpec, path: Path) -> list[Path]:
+    """Every file the source's reader opens for ``path`` (as the reader declares)."""
+    from xstilts.data.readers import files_read
+
+    params = {
+        k: (_format_path(v, spec, "") if isinstance(v, str) and "{" in v else v)
+        for k, v in src.params.items()
+        if k not in ORDER_PARAMS
+    }
+    return files_read(src.format or "", path, params)

@@ -56,7 +56,12 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     return pearson(average_ranks(x), average_ranks(y))
 
 
-@metric("pearson_spearman", inputs=("predictions", "references"), main="score")
+@metric(
+    "pearson_spearman",
+    inputs=("predictions", "references"),
+    main="score",
+    bounds=(-1.0, 1.0),  # a correlation
+)
 def pearson_spearman(predictions: Sequence, references: Sequence, **_: Any) -> dict[str, float]:
     """Pearson r, Spearman rho and their mean (``score``), as GLUE's STS-B."""
     p, r = _vectors(predictions, references)

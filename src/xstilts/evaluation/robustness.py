@@ -12,13 +12,15 @@ are cached once, so every model reads the same bytes) are compared example by ex
 * ``mcnemar_p``: McNemar's test on the paired correctness (exact below 25 discordant pairs), only
   where the items are independent
 
-per language and for ``avg``: the mean over the non-English languages of the per-language deltas.
-For ``avg`` of a task whose languages translate the same source rows (``parallel: true``), the
-bootstrap and the permutation resample *source rows* (all language versions of a row together,
-``xstilts.stats.paired``): pooling them as independent examples made the p-values too small. There
-is no McNemar row for such an ``avg``. Rows take the treated step's labels (intermediate, seed,
-perturbation), so the report can show one line per intermediate task and seed against the
-baseline.
+per language and for ``all``: the examples of every language both steps scored pooled (equal to
+the mean of the per-language deltas when the languages have equal sizes, as with
+``max_examples``). For ``all`` of a task whose languages translate the same source rows
+(``parallel: true``), the bootstrap and the permutation resample *source rows* (all language
+versions of a row together, ``xstilts.stats.paired``): pooling them as independent examples made
+the p-values too small. There is no McNemar row for such a pooled comparison. Rows
+(``kind="comparison"``) take the treated step's labels (intermediate, seed, perturbation), so the
+report can show one line per intermediate task and seed against the baseline. They are computed
+when a report is read (:func:`comparisons`), never stored.
 """
 
 from __future__ import annotations
@@ -31,25 +33,14 @@ from typing import Any
 import numpy as np
 
 from xstilts.errors import DataError
-from xstilts.experiments.results import ResultRow, ResultsStore
 from xstilts.perturb.metrics import mcnemar
-from xstilts.stats.items import source_items
+from xstilts.rows import ResultRow, ResultsStore
+from xstilts.stats.items import read_predictions, source_items
 from xstilts.stats.paired import paired_compare
 
 COMPARE_METRICS = ("delta_vs_baseline", "delta_ci_low", "delta_ci_high", "paired_p", "mcnemar_p")
 BASELINE = "none"
-
-
-def read_predictions(step_dir: Path) -> dict[str, list[dict[str, Any]]]:
-    """``{language: [{"id", "prediction", "gold"}, ...]}`` of one finished evaluate step."""
-    pdir = Path(step_dir) / "predictions"
-    if not pdir.is_dir():
-        raise DataError("no saved predictions (evaluation.save_predictions off?)", where=str(pdir))
-    out = {}
-    for path in sorted(pdir.glob("*.jsonl")):
-        with open(path, encoding="utf-8") as fh:
-            out[path.stem] = [json.loads(line) for line in fh if line.strip()]
-    return out
+POOLED = "all"  # the language of a comparison over every compared language's examples
 
 
 def correct(rows: list[dict[str, Any]]) -> dict[str, bool]:
@@ -110,10 +101,6 @@ def compare_models(
     for k in ("task", "split", "perturbation"):
         if lab[k] != base_lab[k]:
             raise DataError(f"steps differ in {k}: {base_lab[k]!r} vs {lab[k]!r}", where=f"{a}/{b}")
-    # the languages the pipeline averages (non-training languages), as its ``avg`` row says
-    avg_langs = next(
-        (r["extra"].get("languages", []) for r in ra if r["language"] == "avg" and r["extra"]), []
-    )
     split_of = {r["language"]: r["split"] for r in rb}
     from xstilts.tasks.registry import get_task
 
@@ -181,6 +168,8 @@ def compare_models(
                     metric=metric,
                     value=float(values[metric]),
                     step=f"compare-{a}-{b}",
+                    kind="comparison",
+                    params=dict(lab.get("params") or {}),
                     extra=info,
                 )
             )
@@ -195,18 +184,14 @@ def compare_models(
         ids, xa, xb = _pair(correct(pa[lang]), correct(pb[lang]), f"{a} vs {b} ({lang})")
         # within one language every example is its own item: McNemar applies
         emit(lang, xa, xb, [f"{lang}/{i}" for i in ids], None, {"input_digest": db.get(lang)}, True)
-        if lang in avg_langs:
-            pooled.append((lang, ids, xa, xb))
-    if pooled:
-        n_lang = len(pooled)
+        pooled.append((lang, ids, xa, xb))
+    if len(pooled) > 1:
         emit(
-            "avg",
+            POOLED,
             np.concatenate([p[2] for p in pooled]),
             np.concatenate([p[3] for p in pooled]),
             [c for lang, ids, _, _ in pooled for c in source_items(ids, lang, parallel)],
-            np.concatenate(
-                [np.full(len(ids), 1.0 / (n_lang * len(ids))) for _, ids, _, _ in pooled]
-            ),
+            None,
             {"languages": [p[0] for p in pooled], "clustered_by_source_row": parallel},
             not parallel,
         )
@@ -258,18 +243,13 @@ def comparison_pairs(out_dir: str | Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def write_comparisons(
+def comparisons(
     out_dir: str | Path, pairs: Iterable[tuple[str, str]] | None = None, **kw: Any
-) -> list[Path]:
-    """Compare every intermediate set-up with the baseline and store the rows (one results file
-    per pair, ``results/compare-<hash>.json``; rewritten each time, so it follows re-runs)."""
-    from xstilts.data.sources import content_key
-
+) -> list[ResultRow]:
+    """Every intermediate set-up compared with its baseline, computed from the saved predictions
+    when a report is read; nothing is written into the results store."""
     out_dir = Path(out_dir)
-    store = ResultsStore(out_dir)
-    written = []
+    rows: list[ResultRow] = []
     for a, b in comparison_pairs(out_dir) if pairs is None else pairs:
-        rows = compare_models(out_dir, a, b, **kw)
-        if rows:
-            written.append(store.write(f"compare-{content_key(a, b)}", rows))
-    return written
+        rows.extend(compare_models(out_dir, a, b, **kw))
+    return rows

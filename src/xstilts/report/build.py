@@ -19,11 +19,12 @@ from typing import Any
 import pandas as pd
 from markdown_it import MarkdownIt
 
-from xstilts.experiments.results import ResultsStore
+from xstilts.experiments.results import ResultsStore, frame, normalise
 from xstilts.report import data as D
 from xstilts.report import plots as P
 from xstilts.report.answer import AnswerError, check_answer
 from xstilts.report.effects import alignment_effects, effect_tables, grouped_gap_table
+from xstilts.report.leaderboard import leaderboard_tables
 from xstilts.report.page import CSS
 from xstilts.report.stats import correct_table, p_value_table
 from xstilts.report.table import Table
@@ -37,7 +38,7 @@ from xstilts.report.tables import (
     paired_table,
     paper_table,
     per_language_table,
-    robustness_table,
+    robustness_tables,
 )
 
 
@@ -77,7 +78,7 @@ def write_report(
     """
     out_dir = Path(out_dir)
     rdir = Path(report_dir) if report_dir is not None else out_dir / "report"
-    df = ResultsStore(out_dir).frame()
+    df = read_results(out_dir)
     from xstilts.stats.items import item_frame
 
     return write_report_frame(
@@ -92,6 +93,18 @@ def write_report(
         items=item_frame(out_dir),
         correction=correction,
     )
+
+
+def read_results(out_dir: str | Path) -> pd.DataFrame:
+    """A run's rows plus the paired comparisons with the baseline, computed now from the saved
+    predictions (never written into the store, so they always follow the steps they compare)."""
+    from dataclasses import asdict
+
+    from xstilts.evaluation.robustness import comparisons
+
+    rows = ResultsStore(out_dir).rows()
+    rows += normalise(asdict(r) for r in comparisons(out_dir))
+    return frame(rows)
 
 
 def write_report_frame(
@@ -202,6 +215,10 @@ def build_sections(
                 main.blocks.append(
                     Block("figure", hm, f"Δ vs. baseline per intermediate × target{label}")
                 )
+            non_en = paper_table(df, main_metric, model=model, source=False)
+            if non_en.rows:
+                save_table(non_en)
+                main.blocks.append(Block("table", non_en))
             ag = aggregate_table(df, main_metric, model=model)
             if ag.rows:
                 save_table(ag)
@@ -228,28 +245,29 @@ def build_sections(
                 perlang.blocks.append(Block("figure", bars, f"{t}: per-language scores{label}"))
         for t in targets:
             tr = rows[rows["task"] == t]
-            if not tr["kind"].isin(["perturbed", "attack"]).any():
+            if not tr["kind"].isin(D.NOISE_KINDS).any():
                 continue
-            rt = robustness_table(df, t, main_metric, model=model)
-            if rt.empty:
+            rtables = robustness_tables(df, t, main_metric, model=model)
+            if not rtables:
                 continue
             robust.blocks.append(Block("h3", f"{t}{label}"))
-            save_table(rt)
-            robust.blocks.append(Block("table", rt))
-            gt = robustness_table(df, t, main_metric, model=model, gap=True)
-            if len(gt.columns) > 2:  # more than one perturbation: the per-perturbation gaps help
-                save_table(gt)
-                robust.blocks.append(Block("table", gt))
+            gaps = robustness_tables(df, t, main_metric, model=model, gap=True)
+            for rt, gt in zip(rtables, gaps, strict=True):
+                save_table(rt)
+                robust.blocks.append(Block("table", rt))
+                if len(gt.columns) > 2:  # more than one noisy column: the per-column gaps help
+                    save_table(gt)
+                    robust.blocks.append(Block("table", gt))
+                curve = save_plot(rt.name, P.robustness_curves, rt)
+                if curve:
+                    robust.blocks.append(
+                        Block("figure", curve, f"{t}: score vs. perturbation rate{label}")
+                    )
             if (tr["kind"] == "attack").any():
                 at = attack_table(df, t, model=model)
                 if not at.empty:
                     save_table(at)
                     robust.blocks.append(Block("table", at))
-            curve = save_plot(f"robustness_{_slug(t)}{sfx}", P.robustness_curves, rt)
-            if curve:
-                robust.blocks.append(
-                    Block("figure", curve, f"{t}: score vs. perturbation rate{label}")
-                )
             found = effect_tables(
                 df, t, main_metric, model=model, items=items, correction=correction
             )
@@ -264,7 +282,7 @@ def build_sections(
                 effects.blocks.append(Block("h3", f"{t}{label}"))
             for et in found:
                 show(effects, et)
-            if (tr["metric"] == "delta_vs_baseline").any():  # xstilts.evaluation.robustness
+            if ((dm["kind"] == "comparison") & (dm["task"] == t)).any():
                 pt = paired_table(df, t, model=model)
                 if not pt.empty:
                     show(robust, pt)
@@ -289,8 +307,13 @@ def build_sections(
             if cka:
                 align.blocks.append(Block("figure", cka, f"CKA per layer and language{label}"))
 
+    board = Section("leaderboard", "XTREME and XTREME-R scores (as their leaderboards)")
+    for t in leaderboard_tables(df):
+        save_table(t)
+        board.blocks.append(Block("table", t))
+
     summary.blocks[0].value.extend(headline)
-    return [s for s in (summary, main, agg, perlang, robust, effects, align) if s.blocks]
+    return [s for s in (summary, main, agg, board, perlang, robust, effects, align) if s.blocks]
 
 
 def answer_section(markdown: str, listing: str = "") -> Section:
@@ -307,7 +330,7 @@ def _summary_lines(d: pd.DataFrame, source: str) -> list[str]:
     rows = D.task_rows(d)
     inter = [i for i in D.order_intermediates(d["intermediate"].unique()) if i != D.BASELINE]
     targets = sorted(set(rows.loc[rows["kind"] == "clean", "task"]))
-    langs = [lang for lang in D.order_languages(rows["language"].unique()) if lang != D.AVG]
+    langs = D.order_languages(rows["language"].unique())
     seeds = sorted(d["seed"].unique())
     n_runs = d["run_id"].nunique()
     lines = [
@@ -321,8 +344,8 @@ def _summary_lines(d: pd.DataFrame, source: str) -> list[str]:
         f"Seeds ({len(seeds)}): " + ", ".join(map(str, seeds)) + ".",
     ]
     extras = []
-    if (d["kind"] == "perturbed").any():
-        n = d.loc[d["kind"] == "perturbed", "perturbation"].nunique()
+    if (d["kind"] == "perturbation").any():
+        n = d.loc[d["kind"] == "perturbation", "perturbation"].nunique()
         extras.append(f"{n} perturbation{'s' * (n != 1)}")
     if (d["kind"] == "attack").any():
         n = d.loc[d["kind"] == "attack", "perturbation"].nunique()

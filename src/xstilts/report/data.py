@@ -9,45 +9,32 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 
-from xstilts.experiments.results import COLUMNS
+from xstilts.evaluation.metrics import describe
+from xstilts.experiments.results import COLUMNS, ROW_FIELDS, normalise
 
 BASELINE = "none"
 CLEAN = "none"
-AVG = "avg"
-
-ALIGNMENT_METRICS = frozenset(
-    {"tatoeba_acc", "bucc_f1", "cka", "pair_margin", "lang_id_acc", "cosine", "retrieval_acc"}
-    | {"pair_rank", "perturbed_self_cos", "perturbed_translation_cos"}  # xstilts.align
-)
-ATTACK_METRICS = (
-    "accuracy_under_attack",
-    "attack_success_rate",
-    "avg_queries",
-    "perturbation_rate",
-)
-ATTACK_SCORE = "accuracy_under_attack"
-# From the model's point of view: fewer successful attacks is better; for the language-ID probe a
-# *lower* accuracy means more language-neutral (better aligned) representations.
-LOWER_IS_BETTER = frozenset({"attack_success_rate", "lang_id_acc", "pair_rank"})
-# Metrics not in 0..1: shown as stored, not ×100.
-UNSCALED = frozenset({"avg_queries", "pair_margin", "pair_rank"})
-
-_RATE = re.compile(r"^(?P<name>.+?)@(?P<rate>[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)$")
+AVG = "avg"  # name of the average column (computed on read, never read from the store)
+ATTACK_SCORE = "accuracy_under_attack"  # the headline of an attack, shown beside noise
+ATTACK_CLEAN = "clean_accuracy"  # the same rows before the attack
+NOISE_KINDS = ("perturbation", "attack")
+PROBE_KINDS = ("alignment", "retrieval")  # per-layer probes of the encoder (alignment section)
 
 
 def prepare(df: pd.DataFrame) -> pd.DataFrame:
-    """A normalised copy: numeric values, int seeds, dict ``extra``, ``layer``/``checkpoint``/``kind``.
-
-    ``kind`` is one of ``clean``, ``perturbed``, ``attack``, ``alignment``.
-    """
-    d = df.copy()
-    for col in (*COLUMNS, "extra"):
+    """A normalised copy: rows completed by the results loader (``kind``, ``params``; stored
+    ``avg`` rows dropped), numeric values, int seeds, dict ``extra``, ``layer``/``checkpoint``."""
+    records = [
+        {k: v for k, v in r.items() if not _missing(v)} | {"extra": _as_dict(r.get("extra"))}
+        for r in df.to_dict("records")
+    ]
+    d = pd.DataFrame(normalise(records)) if records else pd.DataFrame(columns=list(ROW_FIELDS))
+    for col in (*COLUMNS, "extra", "params"):
         if col not in d.columns:
             d[col] = None if col != "value" else math.nan
     d["value"] = pd.to_numeric(d["value"], errors="coerce")
@@ -59,18 +46,16 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
         )
     d["metric"] = d["metric"].astype(str)
     d["extra"] = [_as_dict(x) for x in d["extra"]]
+    d["params"] = [_as_dict(x) for x in d["params"]]
     d["layer"] = [_as_int(x.get("layer")) for x in d["extra"]]
     d["checkpoint"] = [
         str(x["checkpoint"]) if x.get("checkpoint") not in (None, "") else "" for x in d["extra"]
     ]
-    is_align = d["metric"].isin(ALIGNMENT_METRICS) | d["layer"].notna()
-    is_attack = d["perturbation"].str.startswith("attack:")
-    kind = pd.Series("clean", index=d.index)
-    kind[d["perturbation"] != CLEAN] = "perturbed"
-    kind[is_attack] = "attack"
-    kind[is_align] = "alignment"
-    d["kind"] = kind
     return d.reset_index(drop=True)
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def _as_dict(x: Any) -> dict[str, Any]:
@@ -98,8 +83,9 @@ def _as_int(x: Any) -> float:
 
 
 def task_rows(d: pd.DataFrame) -> pd.DataFrame:
-    """Rows that score a target task (``task == target``) or a target-free task (``target none``)."""
-    t = d[d["kind"] != "alignment"]
+    """Rows that score a target task (``task == target``) or a target-free task (``target none``):
+    clean, perturbed and attacked scores (retrieval and alignment probes have their sections)."""
+    t = d[d["kind"].isin(["clean", *NOISE_KINDS])]
     return t[(t["task"] == t["target"]) | (t["target"].isin(["none", ""]))]
 
 
@@ -153,23 +139,28 @@ def order_tasks(tasks: Iterable[str]) -> list[str]:
     return sorted(set(tasks))
 
 
-def parse_rate(perturbation: str) -> tuple[str, float | None]:
-    """``char_swap@0.1`` -> (``char_swap``, 0.1); a name without a rate -> (name, None)."""
-    p = perturbation.removeprefix("attack:")
-    m = _RATE.match(p)
-    if not m:
-        return p, None
-    return m.group("name"), float(m.group("rate"))
+def noise_params(rows: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Label -> its parameters as the rows carry them (``{"name": ..., "rate": ...}``)."""
+    out: dict[str, dict[str, Any]] = {}
+    for label, params in zip(rows["perturbation"], rows["params"], strict=True):
+        if label != CLEAN and label not in out:
+            out[label] = dict(params or {})
+    return out
 
 
-def order_perturbations(names: Iterable[str]) -> list[str]:
-    """Perturbations grouped by family, by rate within a family; attacks after perturbations."""
+def order_noise(rows: pd.DataFrame) -> list[str]:
+    """Perturbation and attack labels of ``rows``: perturbations first, grouped by name and by
+    rate within a name; then attacks by name and query budget (read from ``params``)."""
+    kinds = dict(zip(rows["perturbation"], rows["kind"], strict=True))
+    params = noise_params(rows)
 
-    def key(n: str) -> tuple[int, str, float]:
-        fam, rate = parse_rate(n)
-        return (int(n.startswith("attack:")), fam, rate if rate is not None else math.inf)
+    def key(label: str) -> tuple[int, str, float, str]:
+        p = params.get(label, {})
+        level = p.get("rate", p.get("query_budget"))
+        num = float(level) if isinstance(level, int | float) else math.inf
+        return (int(kinds.get(label) == "attack"), str(p.get("name", label)), num, label)
 
-    return sorted(set(names), key=key)
+    return sorted((x for x in set(rows["perturbation"]) if x != CLEAN), key=key)
 
 
 def seed_series(rows: pd.DataFrame, by: list[str]) -> dict[tuple, pd.Series]:
@@ -185,11 +176,18 @@ def seed_series(rows: pd.DataFrame, by: list[str]) -> dict[tuple, pd.Series]:
 
 
 def scale_of(metric: str) -> float:
-    return 1.0 if metric in UNSCALED else 100.0
+    """Display factor of a stored score, as its metric declares (0..1 fractions shown ×100)."""
+    return describe(metric).scale
+
+
+def higher_is_better(metric: str) -> bool:
+    return describe(metric).higher_is_better
 
 
 def decimals_of(metric: str) -> int:
-    return 3 if metric == "pair_margin" else 1
+    """Unscaled bounded scores (a cosine margin) need more digits than points or counts."""
+    m = describe(metric)
+    return 3 if m.scale == 1.0 and all(math.isfinite(b) for b in m.bounds) else 1
 
 
 def row_label(model: str, intermediate: str, many_models: bool) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from xstilts.evaluation import aggregate as A
 from xstilts.evaluation.languages import GROUPINGS
 from xstilts.report import data as D
 from xstilts.report.stats import correct_table, interval_cell, paired_pvalue, summarize
@@ -43,18 +44,25 @@ def condition_rows(
 ) -> tuple[pd.DataFrame, str]:
     """Per-language scores of ``target`` outside the training language, one row per
     (model, intermediate, seed, language, condition); the condition is ``none`` (clean), a
-    perturbation label or an attack label (scored by accuracy under attack)."""
+    perturbation label or an attack label (scored by accuracy under attack). ``reference`` is
+    what a condition's gap is taken from on the same rows: the clean score (NaN here: the
+    ``none`` rows) or, for an attack, the accuracy of its attacked rows before the attack."""
     d = _select_model(D.prepare(df), model)
     rows = D.task_rows(d)
     metric = D.resolve_main_metrics(rows, main_metric).get(target, "accuracy")
-    t = rows[(rows["task"] == target) & ~rows["language"].isin([D.AVG, source_language])]
-    scored = t[t["kind"].isin(["clean", "perturbed"]) & (t["metric"] == metric)]
+    t = rows[(rows["task"] == target) & (rows["language"] != source_language)]
+    scored = t[t["kind"].isin(["clean", "perturbation"]) & (t["metric"] == metric)]
     att = t[(t["kind"] == "attack") & (t["metric"] == D.ATTACK_SCORE)]
-    f = pd.concat([scored, att])
+    ident = ["model", "intermediate", "seed", "language", "split", "perturbation"]
+    before = t[(t["kind"] == "attack") & (t["metric"] == D.ATTACK_CLEAN)]
+    ref = before.groupby(ident)["value"].mean().rename("reference")
+    att = att.join(ref, on=ident) if not att.empty else att.assign(reference=math.nan)
+    f = pd.concat([scored.assign(reference=math.nan), att])
     if f.empty:
         return f, metric
     f = f[f["split"] == D.pick_split(f)]
-    cols = ["model", "intermediate", "seed", "language", "perturbation", "value"]
+    cols = ["model", "intermediate", "seed", "language", "perturbation", "kind", "params"]
+    cols += ["value", "reference"]
     return f[cols].rename(columns={"perturbation": "condition"}), metric
 
 
@@ -65,7 +73,7 @@ def _setups(f: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 def _conditions(f: pd.DataFrame) -> list[str]:
-    return [D.CLEAN, *D.order_perturbations(c for c in f["condition"].unique() if c != D.CLEAN)]
+    return [D.CLEAN, *D.order_noise(f.rename(columns={"condition": "perturbation"}))]
 
 
 def _per_seed_mean(f: pd.DataFrame, langs: set[str]) -> pd.Series:
@@ -239,8 +247,14 @@ def effect_tables(
         if not langs:
             return None
         sel = f[(f["model"] == m) & (f["intermediate"] == i)]
-        cl = _per_seed_mean(sel[sel["condition"] == D.CLEAN], langs)
-        pe = _per_seed_mean(sel[sel["condition"] == c], langs)
+        noisy = sel[sel["condition"] == c]
+        if noisy["kind"].eq("attack").any():  # the attacked rows before the attack
+            cl = _per_seed_mean(
+                noisy.assign(value=noisy["reference"]).dropna(subset=["value"]), langs
+            )
+        else:
+            cl = _per_seed_mean(sel[sel["condition"] == D.CLEAN], langs)
+        pe = _per_seed_mean(noisy, langs)
         common = cl.index.intersection(pe.index)
         if not len(common):
             return None
@@ -315,7 +329,10 @@ def effect_tables(
     )
     score.notes.append(note)
     gap.notes.append(note)
-    gap.notes.append("Gap = clean − perturbed score on the same languages and rows.")
+    gap.notes.append(
+        "Gap = clean − perturbed score on the same languages and rows; for an attack, the "
+        "accuracy of its attacked rows before the attack − under it."
+    )
     if fallback[0]:
         for t in (score, gap):
             t.notes.append(
@@ -350,10 +367,10 @@ def grouped_gap_table(
     """Robustness gap per language group (``script``, ``resource`` or ``language``), per set-up.
 
     Per seed and language: clean − mean over the perturbations evaluated on that language (or
-    over the attacks with ``attacks=True``); then the mean over the group's languages; cells show
-    mean [95% interval] and, in parentheses, the gap relative to the clean score. The interval is
-    two-level (items by source row, and seeds) where ``items`` has the per-item outcomes, else
-    the t-interval over seeds (marked ``‡``).
+    with ``attacks=True``: accuracy on the attacked rows before − under the attacks); then the
+    mean over the group's languages; cells show mean [95% interval] and, in parentheses, the gap
+    relative to the clean score. The interval is two-level (items by source row, and seeds) where
+    ``items`` has the per-item outcomes, else the t-interval over seeds (marked ``‡``).
     """
     f, metric = condition_rows(df, target, main_metric, model=model)
     if f.empty:
@@ -365,9 +382,10 @@ def grouped_gap_table(
     scale = D.scale_of(metric)
     bounds = difference_bounds(metric, scale)
     fallback = False
-    noisy = f["condition"].str.startswith("attack:")
-    pert = f[(f["condition"] != D.CLEAN) & (noisy if attacks else ~noisy)]
-    clean = f[f["condition"] == D.CLEAN]
+    pert = f[f["kind"] == ("attack" if attacks else "perturbation")]
+    # attacks: the attacked rows before the attack; perturbations: the clean scores
+    clean = pert.assign(value=pert["reference"]) if attacks else f[f["condition"] == D.CLEAN]
+    clean = clean.dropna(subset=["value"])
     group: Callable[[str], str] = (lambda x: x) if by == "language" else GROUPINGS[by]
     keys = ["model", "intermediate", "seed", "language"]
     per = (
@@ -489,7 +507,7 @@ ALIGN_DELTA_METRICS = ("tatoeba_acc", "retrieval_acc", "pair_margin", "lang_id_a
 
 def _align_rows(df: pd.DataFrame, model: str | None) -> pd.DataFrame:
     d = _select_model(D.prepare(df), model)
-    a = d[(d["kind"] == "alignment") & d["layer"].notna()].copy()
+    a = d[d["kind"].isin(D.PROBE_KINDS) & d["layer"].notna()].copy()
     a["layer"] = a["layer"].astype(int)
     return a
 
@@ -507,7 +525,12 @@ def alignment_delta_table(
     similarity to the pretrained encoder itself (1 = unchanged). Mean [95% t-interval] over seeds.
     """
     a = _align_rows(df, model)
-    a = a[(a["metric"] == metric) & (a["task"] == task) & (a["language"] == D.AVG)]
+    a = a[(a["metric"] == metric) & (a["task"] == task)]
+    # per (set-up, perturbation, layer, seed): the mean over the languages every one of them has
+    by = ["intermediate", "perturbation", "layer", "seed"]
+    perts = _clean_first(a)
+    langs = A.common_languages(a, by)
+    a = A.language_mean(a, by, langs).rename("value").reset_index()
     sfx = f"_{_slug(model)}" if model else ""
     name = f"align_{_slug(metric)}_{_slug(task)}{sfx}"
     if a.empty:
@@ -524,14 +547,14 @@ def alignment_delta_table(
         + (f" — {model}" if model else ""),
         corner="Checkpoint [perturbation]",
         columns=[f"L{x}" for x in layers],
-        higher_is_better=[metric not in D.LOWER_IS_BETTER] * len(layers),
+        higher_is_better=[D.higher_is_better(metric)] * len(layers),
     )
     scale = D.scale_of(metric)
     dec = 3 if cka or scale == 1.0 else 1
     for inter in D.order_intermediates(a["intermediate"].unique()):
         if inter == reference and not cka:
             continue
-        for pert in _clean_first(a["perturbation"].unique()):
+        for pert in perts:
             mine = a[(a["intermediate"] == inter) & (a["perturbation"] == pert)]
             if mine.empty or (cka and inter == reference):
                 continue
@@ -561,12 +584,9 @@ def alignment_delta_table(
     return correct_table(table)
 
 
-def _clean_first(perts) -> list[str]:
-    return (
-        [D.CLEAN, *[p for p in D.order_perturbations(perts) if p != D.CLEAN]]
-        if D.CLEAN in set(perts)
-        else D.order_perturbations(perts)
-    )
+def _clean_first(rows: pd.DataFrame) -> list[str]:
+    """Clean first (when present), then the perturbations in their order (from ``params``)."""
+    return ([D.CLEAN] if (rows["perturbation"] == D.CLEAN).any() else []) + D.order_noise(rows)
 
 
 def alignment_group_table(
@@ -583,7 +603,7 @@ def alignment_group_table(
     perturbation); mean [95% t-interval] over seeds of the per-seed group means."""
     a = _align_rows(df, model)
     a = a[(a["metric"] == metric) & (a["task"] == task) & (a["layer"] == layer)]
-    a = a[~a["language"].isin([D.AVG, "all"])]
+    a = a[a["language"] != "all"]
     name = f"align_{_slug(metric)}_{_slug(task)}_L{layer}_by_{by}" + (
         f"_{_slug(model)}" if model else ""
     )
@@ -609,7 +629,7 @@ def alignment_group_table(
     for inter in D.order_intermediates(a["intermediate"].unique()):
         if inter == reference:
             continue
-        for pert in _clean_first(a["perturbation"].unique()):
+        for pert in _clean_first(a):
             cells = []
             for g in groups:
                 sel = a[(a["group"] == g) & (a["perturbation"] == pert)]

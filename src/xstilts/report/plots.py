@@ -153,12 +153,10 @@ def language_bars(per_lang: Table, path: Path) -> Path | None:
 def robustness_curves(robust: Table, path: Path) -> Path | None:
     """Score vs. perturbation rate (clean at 0), one panel per family, one line per row."""
     fams: dict[str, list[tuple[int, float]]] = {}
-    for j, col in enumerate(robust.columns):
-        if col in ("Clean", "Gap") or col.startswith("attack:"):
-            continue
-        fam, rate = D.parse_rate(col)
-        if rate is not None:
-            fams.setdefault(fam, []).append((j, rate))
+    for j, params in enumerate(robust.column_params or []):
+        rate = params.get("rate")
+        if isinstance(rate, int | float) and "name" in params:
+            fams.setdefault(str(params["name"]), []).append((j, float(rate)))
     if not fams or "Clean" not in robust.columns:
         return None
     cj = robust.columns.index("Clean")
@@ -217,7 +215,7 @@ def alignment_layers(curves: pd.DataFrame, best: pd.DataFrame, path: Path) -> Pa
                     markeredgewidth=0.6,
                     zorder=5,
                 )
-        better = "lower is better" if met in D.LOWER_IS_BETTER else "higher is better"
+        better = "higher is better" if D.higher_is_better(met) else "lower is better"
         ax.set_title(f"{met} ({better})")
         ax.set_xlabel("layer")
         ax.set_ylabel(met + (" ×100" if sc == 100 else ""))

@@ -60,6 +60,8 @@ class Table:
     higher_is_better: list[bool] | None = None
     text_columns: frozenset[int] = frozenset()  # columns of words, left-aligned in HTML
     correction: str = ""  # multiple-comparison correction applied to the table's p-values
+    # per column: the perturbation's or attack's parameters behind it (plots read rates here)
+    column_params: list[dict] | None = None
 
     @property
     def empty(self) -> bool:

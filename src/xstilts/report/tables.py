@@ -1,17 +1,23 @@
 """The report's tables, built from the results frame (pure: DataFrame in, :class:`Table` out).
 
 ``paper_table`` is the layout of Phang et al. (2020): one row per intermediate task, one column per
-target task, Δ against the no-intermediate baseline on the average over non-English languages.
+target task, Δ against the no-intermediate baseline on a language average.
+
+Every average is computed here, on read, with :mod:`xstilts.evaluation.aggregate`: over the
+languages the average declares (the benchmark's official list, English included; or the same
+without the training language) that every row and seed of the table has, so the two sides of any
+Δ, gap or model comparison cover the same languages and rows. The table's notes name them.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
+from xstilts.evaluation import aggregate as A
 from xstilts.report import data as D
 from xstilts.report.stats import Summary, paired_pvalue, significance_mark, summarize
 from xstilts.report.table import Cell, Row, Table
@@ -120,6 +126,44 @@ def _row_keys(d: pd.DataFrame) -> list[tuple[str, str]]:
     return keys
 
 
+GROUP = ["model", "intermediate", "seed"]
+
+
+def footing(rows: pd.DataFrame, task: str, *, source: bool = True) -> tuple[list[str], str]:
+    """The languages an average of ``task`` over ``rows`` uses and a note naming them.
+
+    The declared languages (``source=False``: without the training language) that every
+    (model, set-up, seed) of ``rows`` has; an unregistered task declares the languages present.
+    """
+    declared = A.declared_averages(task)
+    if declared:
+        avg = declared[0] if source or len(declared) == 1 else declared[1]
+        langs = set(avg.languages)
+        what = f"{avg.name} ({len(avg.languages)} declared languages)"
+    else:
+        langs = set(rows["language"])
+        if not source:
+            langs.discard("en")
+        what = "avg"
+    have = sorted(langs & A.common_languages(rows, GROUP))
+    note = f"{task}: {what} over {len(have)} language{'s' * (len(have) != 1)} every row has: " + (
+        " ".join(D.order_languages(have)) or "none"
+    )
+    return D.order_languages(have), note
+
+
+def averaged(rows: pd.DataFrame, languages: list[str], by: list[str]) -> dict[tuple, pd.Series]:
+    """``{key of by: Series(seed -> mean over languages)}``; a seed missing one is left out."""
+    means = A.language_mean(rows, [*by, "seed"], languages)
+    if means.empty:
+        return {}
+    out: dict[tuple, pd.Series] = {}
+    for key, s in means.groupby(level=list(range(len(by)))):
+        k = key if isinstance(key, tuple) else (key,)
+        out[k] = s.droplevel(list(range(len(by))))
+    return out
+
+
 def _seeds_note(cells: list[Cell]) -> list[str]:
     notes = []
     ns = sorted({c.n for c in cells if not c.empty})
@@ -134,36 +178,48 @@ def _seeds_note(cells: list[Cell]) -> list[str]:
 
 
 def paper_table(
-    df: pd.DataFrame, main_metric: Mapping[str, str] | None = None, *, model: str | None = None
+    df: pd.DataFrame,
+    main_metric: Mapping[str, str] | None = None,
+    *,
+    model: str | None = None,
+    source: bool = True,
 ) -> Table:
     """Rows: intermediate task (baseline first, absolute); columns: target task and ``Avg``.
 
-    Cells: Δ vs the baseline of the same model on the target's ``avg`` language (clean; test split
+    Cells: Δ vs the baseline of the same model on the target's language average (clean; test split
     if present, else dev), mean ± std over seeds, ``*``/``**`` from a paired t-test over seeds.
+    The average is over the target's declared languages every row has, English included
+    (``source=False``: the non-English average, a second table).
     """
     d = _select_model(D.prepare(df), model)
     rows_all = D.task_rows(d)
     metrics = D.resolve_main_metrics(rows_all, main_metric)
-    clean = rows_all[(rows_all["kind"] == "clean") & (rows_all["language"] == D.AVG)]
+    clean = rows_all[rows_all["kind"] == "clean"]
     tasks = [t for t in metrics if not clean[clean["task"] == t].empty]
     splits: dict[str, str] = {}
     series: dict[tuple[str, str, str], pd.Series] = {}
+    feet: list[str] = []
     for t in tasks:
         sel = clean[(clean["task"] == t) & (clean["metric"] == metrics[t])]
         splits[t] = D.pick_split(sel)
         sel = sel[sel["split"] == splits[t]]
-        for (m, i), s in D.seed_series(sel, ["model", "intermediate"]).items():
+        langs, note = footing(sel, t, source=source)
+        feet.append(note)
+        for (m, i), s in averaged(sel, langs, ["model", "intermediate"]).items():
             series[(m, i, t)] = s
+    tasks = [t for t in tasks if any(k[2] == t for k in series)]
     keys = _row_keys(clean[clean["task"].isin(tasks)])
     many = len({m for m, _ in keys}) > 1
     columns = [*tasks, AVG_COL]
+    which = "all languages" if source else "non-English languages"
     table = Table(
-        name="paper" if model is None else f"paper_{_slug(model)}",
-        title="Zero-shot cross-lingual transfer: Δ vs. baseline (avg. over non-English languages)"
+        name=("paper" if source else "paper_non_en")
+        + ("" if model is None else f"_{_slug(model)}"),
+        title=f"Zero-shot cross-lingual transfer: Δ vs. baseline (avg. over {which})"
         + (f" — {model}" if model else ""),
         corner="Intermediate task",
         columns=columns,
-        higher_is_better=[True] * len(columns),
+        higher_is_better=[D.higher_is_better(metrics[t]) for t in tasks] + [True],
     )
     tested = False
     all_cells: list[Cell] = []
@@ -172,8 +228,11 @@ def paper_table(
         per_task = [series.get((m, i, t)) for t in tasks]
         agg = _seedwise_mean(per_task) if len(tasks) > 1 else None
         if i == D.BASELINE:
-            lbs = [level_bounds(metrics[t], 100.0) for t in tasks]
-            cells = [value_cell(s, bounds=b) for s, b in zip(per_task, lbs, strict=True)]
+            lbs = [level_bounds(metrics[t], D.scale_of(metrics[t])) for t in tasks]
+            cells = [
+                value_cell(s, D.scale_of(metrics[t]), bounds=b)
+                for s, t, b in zip(per_task, tasks, lbs, strict=True)
+            ]
             cells.append(value_cell(agg, bounds=(min(b[0] for b in lbs), max(b[1] for b in lbs))))
             for c in cells:
                 c.rank = 0.0 if not c.empty else math.nan
@@ -184,7 +243,12 @@ def paper_table(
             if all(b is None for b in base):
                 missing_base = True
             cells = [
-                delta_cell(x, b, bounds=difference_bounds(metrics[t], 100.0))
+                delta_cell(
+                    x,
+                    b,
+                    D.scale_of(metrics[t]),
+                    bounds=difference_bounds(metrics[t], D.scale_of(metrics[t])),
+                )
                 for x, b, t in zip(per_task, base, tasks, strict=True)
             ]
             cells.append(delta_cell(agg, base_agg))
@@ -194,6 +258,7 @@ def paper_table(
         table.rows.append(Row(D.row_label(m, i, many), cells, kind))
     table.mark_best()
     metric_desc = ", ".join(f"{t}: {metrics[t]} ({splits[t]})" for t in tasks)
+    table.notes.extend(f"Languages — {f}." for f in feet)
     table.notes.append(
         "Baseline row: absolute score ×100 (no intermediate task); other rows: Δ in points vs. the "
         f"baseline, mean ± std over seeds. Metric (split) per target — {metric_desc}."
@@ -271,7 +336,8 @@ def per_language_table(
     *,
     model: str | None = None,
 ) -> Table:
-    """Rows: intermediate task; columns: languages (en first, avg last); absolute mean ± std."""
+    """Rows: intermediate task; columns: languages (en first), then the declared averages (all
+    languages; without the training language) over the languages every row has; mean ± std."""
     d = _select_model(D.prepare(df), model)
     rows_all = D.task_rows(d)
     metric = D.resolve_main_metrics(rows_all, main_metric).get(target, "accuracy")
@@ -284,6 +350,16 @@ def per_language_table(
     sel = sel[sel["split"] == split]
     langs = D.order_languages(sel["language"].unique())
     series = D.seed_series(sel, ["model", "intermediate", "language"])
+    averages: list[tuple[str, list[str], str]] = []
+    for source in (True, False):
+        flangs, note = footing(sel, target, source=source)
+        name = D.AVG if source else "avg non-en"
+        if flangs and not any(a[1] == flangs for a in averages):
+            averages.append((name, flangs, note))
+    for name, flangs, _ in averages:
+        for (m, i), s in averaged(sel, flangs, ["model", "intermediate"]).items():
+            series[(m, i, name)] = s
+    columns = [*langs, *(a[0] for a in averages)]
     keys = _row_keys(sel)
     many = len({m for m, _ in keys}) > 1
     scale, dec = D.scale_of(metric), D.decimals_of(metric)
@@ -291,26 +367,120 @@ def per_language_table(
         name=f"per_language_{_slug(target)}" + (f"_{_slug(model)}" if model else ""),
         title=f"{target}: {metric} ×100 per language ({split})" + (f" — {model}" if model else ""),
         corner="Intermediate task",
-        columns=langs,
-        higher_is_better=[metric not in D.LOWER_IS_BETTER] * len(langs),
+        columns=columns,
+        higher_is_better=[D.higher_is_better(metric)] * len(columns),
     )
     cells_all = []
     for m, i in keys:
         lb = level_bounds(metric, scale)
-        cells = [value_cell(series.get((m, i, lang)), scale, dec, bounds=lb) for lang in langs]
+        cells = [value_cell(series.get((m, i, col)), scale, dec, bounds=lb) for col in columns]
         cells_all.extend(cells)
         table.rows.append(
             Row(D.row_label(m, i, many), cells, "baseline" if i == D.BASELINE else "")
         )
     table.mark_best()
     table.notes.append("Mean ± std over seeds; best per language in bold.")
-    if D.AVG in langs:
-        table.notes.append("avg: mean over the non-English languages, as stored by the pipeline.")
+    table.notes.extend(f"{name}: {note}." for name, _, note in averages)
     table.notes.extend(_seeds_note(cells_all))
     return table
 
 
 # -- robustness -------------------------------------------------------------------------------
+
+
+@dataclass
+class Footing:
+    """Noise columns compared with one clean column over the same languages (and rows)."""
+
+    kind: str  # "perturbation" or "attack"
+    languages: list[str]
+    labels: list[str]
+
+
+def _same_rows(clean: pd.DataFrame, noisy: pd.DataFrame) -> set[str]:
+    """Languages whose clean and noisy rows scored the same number of examples everywhere they
+    both say how many (``extra.n``): a language where they differ is not compared."""
+
+    def sizes(rows: pd.DataFrame) -> dict[tuple, set]:
+        out: dict[tuple, set] = {}
+        for key, x in zip(
+            zip(rows["model"], rows["intermediate"], rows["seed"], rows["language"], strict=True),
+            rows["extra"],
+            strict=True,
+        ):
+            if isinstance(x, dict) and x.get("n") is not None:
+                out.setdefault(key, set()).add(int(x["n"]))
+        return out
+
+    a, b = sizes(clean), sizes(noisy)
+    bad = {k[3] for k in a.keys() & b.keys() if a[k] != b[k]}
+    return set(noisy["language"]) - bad
+
+
+def footings(
+    t: pd.DataFrame, metric: str, kind: str, language: str | None = None
+) -> tuple[list[Footing], str]:
+    """Group the perturbations (or attacks) of a target's rows by the languages they can be
+    compared on with their clean reference: languages every (model, set-up, seed) has both
+    clean and under that noise, on the same rows. Returns the groups and the split used."""
+    noisy = t[
+        (t["kind"] == kind) & (t["metric"] == (metric if kind != "attack" else D.ATTACK_SCORE))
+    ]
+    if language is not None:
+        noisy = noisy[noisy["language"] == language]
+    split = D.pick_split(noisy)
+    noisy = noisy[noisy["split"] == split]
+    clean = _clean_reference(t, metric, kind, split)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for label in D.order_noise(noisy):
+        mine = noisy[noisy["perturbation"] == label]
+        ref = clean if kind != "attack" else clean[clean["perturbation"] == label]
+        both = pd.concat([mine, ref])
+        langs = A.common_languages(mine, GROUP) & A.common_languages(ref, GROUP)
+        langs &= _same_rows(ref, mine) & A.common_languages(both, GROUP)
+        if langs:
+            groups.setdefault(tuple(D.order_languages(langs)), []).append(label)
+    return [Footing(kind, list(k), v) for k, v in groups.items()], split
+
+
+def _clean_reference(t: pd.DataFrame, metric: str, kind: str, split: str) -> pd.DataFrame:
+    """What noise is compared with: the clean scores (perturbations) or each attack's own
+    accuracy on the attacked rows before the attack (attacks)."""
+    if kind == "attack":
+        c = t[(t["kind"] == "attack") & (t["metric"] == D.ATTACK_CLEAN)]
+    else:
+        c = t[(t["kind"] == "clean") & (t["metric"] == metric)]
+    return c[c["split"] == split]
+
+
+def robustness_tables(
+    df: pd.DataFrame,
+    target: str,
+    main_metric: Mapping[str, str] | None = None,
+    *,
+    model: str | None = None,
+    language: str | None = None,
+    gap: bool = False,
+) -> list[Table]:
+    """One table per footing: random perturbations, then attacks, never in one average.
+
+    Rows: baseline and each intermediate; columns: clean, each perturbation (or attack), and the
+    gap (clean − mean noisy score, per seed). Every column of a table averages the same languages
+    and rows: a perturbation limited to some languages is compared with the clean score on those
+    languages only; an attack with the accuracy of its own attacked rows before the attack.
+    With ``gap=True`` each noisy cell is instead the gap for that column (lower is better).
+    """
+    d = _select_model(D.prepare(df), model)
+    rows_all = D.task_rows(d)
+    metric = D.resolve_main_metrics(rows_all, main_metric).get(target, "accuracy")
+    t = rows_all[rows_all["task"] == target]
+    out: list[Table] = []
+    for kind in D.NOISE_KINDS:
+        feet, split = footings(t, metric, kind, language)
+        for k, foot in enumerate(feet):
+            sfx = "" if len(feet) == 1 else f"_{k + 1}"
+            out.append(_robustness(t, target, metric, kind, foot, split, model, gap, sfx))
+    return out
 
 
 def robustness_table(
@@ -322,56 +492,82 @@ def robustness_table(
     language: str | None = None,
     gap: bool = False,
 ) -> Table:
-    """Rows: baseline and each intermediate; columns: clean, each perturbation, each attack.
+    """The first robustness table (the random perturbations when there are any)."""
+    tables = robustness_tables(df, target, main_metric, model=model, language=language, gap=gap)
+    return tables[0] if tables else Table(f"robustness_{_slug(target)}", "", "", [])
 
-    Cells are mean ± std [95% t-interval] over seeds; the last column is the robustness gap
-    (clean − mean perturbed score, per seed). With ``gap=True`` every perturbed cell is instead
-    the gap for that perturbation (lower is better).
-    """
-    d = _select_model(D.prepare(df), model)
-    rows_all = D.task_rows(d)
-    metric = D.resolve_main_metrics(rows_all, main_metric).get(target, "accuracy")
-    t = rows_all[rows_all["task"] == target]
-    pert = t[t["kind"] == "perturbed"]
-    att = t[(t["kind"] == "attack") & (t["metric"] == D.ATTACK_SCORE)]
-    noisy = pd.concat([pert[pert["metric"] == metric], att])
-    lang = language or _robust_language(noisy)
-    scale, dec = D.scale_of(metric), D.decimals_of(metric)
-    clean = t[(t["kind"] == "clean") & (t["metric"] == metric) & (t["language"] == lang)]
-    noisy = noisy[noisy["language"] == lang]
-    split = D.pick_split(noisy if not noisy.empty else clean)
-    clean = clean[clean["split"] == split]
-    noisy = noisy[noisy["split"] == split]
-    perts = D.order_perturbations(noisy["perturbation"].unique())
-    series = D.seed_series(pd.concat([clean, noisy]), ["model", "intermediate", "perturbation"])
+
+def _robustness(
+    t: pd.DataFrame,
+    target: str,
+    metric: str,
+    kind: str,
+    foot: Footing,
+    split: str,
+    model: str | None,
+    gap: bool,
+    sfx: str,
+) -> Table:
+    attack = kind == "attack"
+    score = D.ATTACK_SCORE if attack else metric
+    noisy = t[(t["kind"] == kind) & (t["metric"] == score) & (t["split"] == split)]
+    noisy = noisy[noisy["perturbation"].isin(foot.labels)]
+    clean = _clean_reference(t, metric, kind, split)
+    if attack:
+        clean = clean[clean["perturbation"].isin(foot.labels)]
+    by = ["model", "intermediate", "perturbation"]
+    series = averaged(noisy, foot.languages, by)
+    refs = averaged(clean, foot.languages, by)  # attacks: one clean reference per attack
     keys = _row_keys(pd.concat([clean, noisy]))
     many = len({m for m, _ in keys}) > 1
-    labels = ["Clean", *[p for p in perts]]
-    columns = (labels[1:] if gap else labels) + ["Gap"]
+    scale, dec = D.scale_of(metric), D.decimals_of(metric)
+    clean_col = "Clean (attacked rows)" if attack else "Clean"
+    gap_col = "Attack gap" if attack else "Noise gap"
+    labels = [clean_col, *foot.labels]
+    columns = (labels[1:] if gap else labels) + [gap_col]
+    params = D.noise_params(noisy)
+    base = "robustness_attack" if attack else "robustness"
+    what = "attacks (accuracy under attack)" if attack else "random perturbations"
+    langs = " ".join(foot.languages)
     table = Table(
-        name=("robustness_gap_" if gap else "robustness_")
+        name=(f"{base}_gap_" if gap else f"{base}_")
         + _slug(target)
+        + sfx
         + (f"_{_slug(model)}" if model else ""),
         title=(
-            f"{target}: robustness gap (clean − perturbed, points), language {lang} ({split})"
+            f"{target}: robustness gap under {what} (clean − noisy, points), {split}"
             if gap
-            else f"{target}: {metric} ×100 under perturbations and attacks, language {lang} ({split})"
+            else f"{target}: {metric} ×100 under {what}, {split}"
         )
+        + f"; languages {langs}"
         + (f" — {model}" if model else ""),
         corner="Intermediate task",
         columns=columns,
-        higher_is_better=([False] * len(perts) if gap else [True] * len(labels)) + [False],
+        higher_is_better=([False] * len(foot.labels) if gap else [True] * len(labels)) + [False],
+        column_params=([] if gap else [{}]) + [params.get(x, {}) for x in foot.labels] + [{}],
     )
     cells_all = []
     for m, i in keys:
-        c_s = series.get((m, i, D.CLEAN))
-        p_s = [series.get((m, i, p)) for p in perts]
-        gaps = [None if (c_s is None or s is None) else _paired_diff(c_s, s) for s in p_s]
-        gap_s = _mean_gap(c_s, p_s)
+        c_each = [refs.get((m, i, D.CLEAN if not attack else x)) for x in foot.labels]
+        p_s = [series.get((m, i, x)) for x in foot.labels]
+        gaps = [
+            None if (c is None or s is None) else _paired_diff(c, s)
+            for c, s in zip(c_each, p_s, strict=True)
+        ]
+        gap_s = (
+            _seedwise_mean([g for g in gaps if g is not None])
+            if any(g is not None for g in gaps)
+            else None
+        )
         lb, db = level_bounds(metric, scale), difference_bounds(metric, scale)
         if gap:
             cells = [value_cell(g, scale, dec, ci=True, bounds=db) for g in gaps]
         else:
+            c_s = (
+                _seedwise_mean([c for c in c_each if c is not None])
+                if any(c is not None for c in c_each)
+                else None
+            )
             cells = [value_cell(c_s, scale, dec, ci=True, bounds=lb)]
             cells += [value_cell(s, scale, dec, ci=True, bounds=lb) for s in p_s]
         cells.append(value_cell(gap_s, scale, dec, ci=True, bounds=db))
@@ -384,21 +580,22 @@ def robustness_table(
         "Mean ± std over seeds with the 95% t-interval [low, high] where there is more than one seed."
     )
     table.notes.append(
-        "Gap: clean − perturbed score in points, per seed, averaged over the perturbations and "
-        "attacks the run has (smaller is more robust)."
+        f"Every column averages the same {len(foot.languages)} language"
+        f"{'s' * (len(foot.languages) != 1)} ({langs}) and the same rows, per seed."
     )
-    if any(p.startswith("attack:") for p in perts):
-        table.notes.append(f"Attack columns show {D.ATTACK_SCORE} ×100.")
+    if attack:
+        table.notes.append(
+            f"{clean_col}: accuracy on the rows each attack attacked, before the attack; "
+            f"{gap_col}: that accuracy − accuracy under attack, per seed, averaged over the "
+            "attacks (smaller is more robust). Attacks are never averaged with random noise."
+        )
+    else:
+        table.notes.append(
+            f"{gap_col}: clean − perturbed score in points, per seed, averaged over the random "
+            "perturbations (smaller is more robust); attacks have their own table."
+        )
     table.notes.extend(_seeds_note(cells_all))
     return table
-
-
-def _robust_language(noisy: pd.DataFrame) -> str:
-    langs = set(noisy["language"].unique())
-    for lang in (D.AVG, "en"):
-        if lang in langs:
-            return lang
-    return sorted(langs)[0] if langs else D.AVG
 
 
 def _paired_diff(a: pd.Series, b: pd.Series) -> pd.Series | None:
@@ -406,31 +603,24 @@ def _paired_diff(a: pd.Series, b: pd.Series) -> pd.Series | None:
     return (a.loc[common] - b.loc[common]) if len(common) else None
 
 
-def _mean_gap(clean: pd.Series | None, perturbed: list[pd.Series | None]) -> pd.Series | None:
-    """Per seed: clean − mean over the perturbations that seed has."""
-    if clean is None:
-        return None
-    out = {}
-    for seed, c in clean.items():
-        vals = [s.loc[seed] for s in perturbed if s is not None and seed in s.index]
-        if vals:
-            out[seed] = c - float(np.mean(vals))
-    return pd.Series(out, dtype=float) if out else None
-
-
 def attack_table(
     df: pd.DataFrame, target: str, *, model: str | None = None, language: str | None = None
 ) -> Table:
-    """Per attack: accuracy under attack, success rate, queries and perturbed-token rate."""
+    """Per attack: accuracy under attack, success rate, queries and perturbed-token rate, each
+    averaged over the languages every attack and set-up has."""
     d = _select_model(D.prepare(df), model)
     t = D.task_rows(d)
     att = t[(t["task"] == target) & (t["kind"] == "attack")]
-    lang = language or _robust_language(att)
-    att = att[att["language"] == lang]
+    if language is not None:
+        att = att[att["language"] == language]
     split = D.pick_split(att)
     att = att[att["split"] == split]
-    attacks = D.order_perturbations(att["perturbation"].unique())
-    metrics = [m for m in D.ATTACK_METRICS if m in set(att["metric"])]
+    attacks = D.order_noise(att)
+    order = (D.ATTACK_SCORE, "attack_success_rate", "avg_queries", "perturbation_rate")
+    present = set(att["metric"])
+    metrics = [m for m in order if m in present]
+    head = att[att["metric"] == D.ATTACK_SCORE]
+    langs = sorted(A.common_languages(head, [*GROUP, "perturbation"])) if not head.empty else []
     short = {
         "accuracy_under_attack": "acc.",
         "attack_success_rate": "success",
@@ -438,16 +628,18 @@ def attack_table(
         "perturbation_rate": "perturbed",
     }
     cols = [(a, m) for a in attacks for m in metrics]
-    series = D.seed_series(att, ["model", "intermediate", "perturbation", "metric"])
+    series = averaged(att, langs, ["model", "intermediate", "perturbation", "metric"])
     keys = _row_keys(att)
     many = len({m for m, _ in keys}) > 1
+    params = D.noise_params(att)
     table = Table(
         name=f"attacks_{_slug(target)}" + (f"_{_slug(model)}" if model else ""),
-        title=f"{target}: adversarial attacks, language {lang} ({split})"
-        + (f" — {model}" if model else ""),
+        title=f"{target}: adversarial attacks, languages {' '.join(D.order_languages(langs))} "
+        f"({split})" + (f" — {model}" if model else ""),
         corner="Intermediate task",
-        columns=[f"{a.removeprefix('attack:')} {short.get(m, m)}" for a, m in cols],
-        higher_is_better=[m not in D.LOWER_IS_BETTER for _, m in cols],
+        columns=[f"{a} {short.get(m, m)}" for a, m in cols],
+        higher_is_better=[D.higher_is_better(m) for _, m in cols],
+        column_params=[params.get(a, {}) for a, _ in cols],
     )
     for mo, i in keys:
         cells = [
@@ -465,11 +657,13 @@ def attack_table(
     table.mark_best()
     table.notes.append(
         "acc.: accuracy under attack; success: attack success rate; perturbed: share of tokens "
-        "changed (all ×100); queries: mean model queries per example. Mean ± std over seeds."
+        "changed (all ×100); queries: mean model queries per example. Mean ± std over seeds of "
+        "the mean over the languages listed (every attack and set-up has them)."
     )
     return table
 
 
+POOLED = "all"  # comparison rows over every compared language's examples pooled
 PAIRED_METRICS = ("delta_vs_baseline", "delta_ci_low", "delta_ci_high", "paired_p")
 
 
@@ -480,17 +674,19 @@ def paired_table(
 
     From the ``delta_vs_baseline`` / ``delta_ci_low`` / ``delta_ci_high`` / ``mcnemar_p`` rows of
     :func:`xstilts.evaluation.robustness.compare_models`: Δ accuracy ×100 with its paired-bootstrap
-    interval and paired permutation p (clustered by source row for ``avg`` of parallel tasks);
+    interval and paired permutation p (clustered by source row for ``all`` of parallel tasks);
     columns clean, then each perturbation.
     """
     d = _select_model(D.prepare(df), model)
-    t = d[(d["task"] == target) & d["metric"].isin(PAIRED_METRICS)]
-    lang = language or _robust_language(t)
+    t = d[(d["task"] == target) & (d["kind"] == "comparison") & d["metric"].isin(PAIRED_METRICS)]
+    lang = language or (
+        POOLED if (t["language"] == POOLED).any() else min(t["language"], default=POOLED)
+    )
     t = t[t["language"] == lang]
     split = D.pick_split(t)
     t = t[t["split"] == split]
     perts = [D.CLEAN] if (t["perturbation"] == D.CLEAN).any() else []
-    perts += [p for p in D.order_perturbations(t["perturbation"].unique()) if p != D.CLEAN]
+    perts += D.order_noise(t)
     vals = t.groupby(["model", "intermediate", "seed", "perturbation", "metric"])["value"].mean()
     table = Table(
         name=f"paired_{_slug(target)}" + (f"_{_slug(model)}" if model else ""),
@@ -533,8 +729,11 @@ def paired_table(
         "together, where the languages are translations of one another). One seed per row: "
         "the interval is about these test items only, not about another training run."
     )
-    if lang == D.AVG:
-        table.notes.append("avg: the mean over the non-English languages.")
+    if lang == POOLED:
+        langs = sorted({x for e in t["extra"] for x in e.get("languages", [])})
+        table.notes.append(
+            f"{POOLED}: the examples of every compared language pooled ({' '.join(langs)})."
+        )
     return table
 
 
@@ -544,11 +743,12 @@ def paired_table(
 def alignment_curves(df: pd.DataFrame, *, model: str | None = None) -> pd.DataFrame:
     """Alignment metric per layer and checkpoint: ``checkpoint, metric, layer, mean, std, n, baseline``.
 
-    The language is ``avg`` where stored, else the mean over the stored languages (per seed).
-    The checkpoint is ``extra['checkpoint']``, else the intermediate task's name.
+    Per seed, the mean over the languages every checkpoint, layer and seed of that metric has
+    (computed here; stored averages are not read). The checkpoint is ``extra['checkpoint']``,
+    else the intermediate task's name.
     """
     d = _select_model(D.prepare(df), model)
-    a = d[(d["kind"] == "alignment") & d["layer"].notna()].copy()
+    a = d[d["kind"].isin(D.PROBE_KINDS) & d["layer"].notna()].copy()
     cols = ["checkpoint", "metric", "layer", "mean", "std", "n"]
     if a.empty:
         return pd.DataFrame(columns=[*cols, "baseline"])
@@ -558,11 +758,15 @@ def alignment_curves(df: pd.DataFrame, *, model: str | None = None) -> pd.DataFr
         for c, m, i in zip(a["checkpoint"], a["model"], a["intermediate"], strict=True)
     ]
     out = []
+    langs = {
+        met: A.common_languages(g, ["checkpoint", "layer", "seed"])
+        for met, g in a.groupby("metric", sort=False)
+    }
     for (ck, met), g in a.groupby(["checkpoint", "metric"], sort=False):
-        if (g["language"] == D.AVG).any():
-            g = g[g["language"] == D.AVG]
-        per_seed = g.groupby(["layer", "seed"])["value"].mean().groupby(level=0)
-        for layer, s in per_seed:
+        means = A.language_mean(g, ["layer", "seed"], langs[met])
+        if means.empty:
+            continue
+        for layer, s in means.groupby(level=0):
             sm = summarize(s.to_numpy())
             out.append([ck, met, int(layer), sm.mean, sm.std, sm.n])
     res = pd.DataFrame(out, columns=cols)
@@ -583,7 +787,7 @@ def best_layers(curves: pd.DataFrame) -> pd.DataFrame:
     """The best layer per checkpoint and metric (max, or min for lower-is-better metrics)."""
     rows = []
     for (_ck, met), g in curves.groupby(["checkpoint", "metric"], sort=False):
-        idx = g["mean"].idxmin() if met in D.LOWER_IS_BETTER else g["mean"].idxmax()
+        idx = g["mean"].idxmax() if D.higher_is_better(met) else g["mean"].idxmin()
         rows.append(curves.loc[idx])
     return pd.DataFrame(rows, columns=curves.columns).reset_index(drop=True)
 
@@ -600,7 +804,7 @@ def alignment_table(df: pd.DataFrame, *, model: str | None = None) -> Table:
         + (f" — {model}" if model else ""),
         corner="Checkpoint",
         columns=metrics,
-        higher_is_better=[m not in D.LOWER_IS_BETTER for m in metrics],
+        higher_is_better=[D.higher_is_better(m) for m in metrics],
     )
     for ck in cks:
         cells = []
@@ -619,8 +823,9 @@ def alignment_table(df: pd.DataFrame, *, model: str | None = None) -> Table:
         table.rows.append(Row(ck, cells, "baseline" if is_base else ""))
     table.mark_best()
     table.notes.append(
-        "Best layer (Lk) per checkpoint and metric; lang_id_acc: lower is better (more "
-        "language-neutral). Scores ×100 except pair_margin; mean ± std over seeds."
+        "Best layer (Lk) per checkpoint and metric, in the direction each metric declares "
+        "(lang_id_acc: lower is more language-neutral); scaled as each metric declares "
+        "(fractions ×100); mean ± std over seeds."
     )
     return table
 

@@ -1,28 +1,22 @@
-"""The range a reported number can take, from the metric registry (``Metric.bounds``/``scale``).
+"""The range a reported number can take, from the metric declarations (``xstilts.scoring``).
 
-Result rows name a score (``accuracy``, ``f1``, ``attack_success_rate``...), which is either a
-registered metric or the headline key (``main``) of one. Scores no metric declares fall back to the
-report's convention: ×100 scores live in [0, 1], unscaled ones (queries, margins) are unbounded.
+Result rows name a score (``accuracy``, ``f1``, ``attack_success_rate``...), which is a registered
+metric, a declared measure or the headline key (``main``) of one; ``scoring.describe`` gives its
+``bounds`` (a score nothing declares reads as a 0..1 fraction).
 """
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
-
-UNSCALED = frozenset({"avg_queries", "pair_margin", "pair_rank"})
 
 
 @lru_cache(maxsize=256)
 def stored_bounds(score: str) -> tuple[float, float]:
     """Range of ``score`` as stored (before the report's ×100)."""
-    from xstilts.evaluation.metrics import METRICS  # the registry (imports its metric modules)
+    from xstilts.scoring import describe
 
-    for entry in METRICS.items():
-        m = entry.obj
-        if score in (m.name, m.main):
-            return tuple(map(float, m.bounds))  # type: ignore[return-value]
-    return (-math.inf, math.inf) if score in UNSCALED else (0.0, 1.0)
+    lo, hi = describe(score).bounds
+    return float(lo), float(hi)
 
 
 def level_bounds(score: str, scale: float = 1.0) -> tuple[float, float]:

@@ -42,7 +42,10 @@ ITEM_COLUMNS = (
     "value",
 )
 ItemScorer = Callable[[Sequence[dict[str, Any]], str], dict[str, list[float]]]
-ITEM_SCORES: Registry[ItemScorer] = Registry("per-item metric")
+# per-item scorers that need evaluation's metric code register there, found by name on first lookup
+ITEM_SCORES: Registry[ItemScorer] = Registry(
+    "per-item metric", providers=("xstilts.evaluation.item_scores",)
+)
 _ROW_ID = re.compile(r"^(?P<stem>.*)-(?P<row>\d+)$")
 
 
@@ -52,36 +55,16 @@ def _accuracy(rows: Sequence[dict[str, Any]], lang: str) -> dict[str, list[float
     return {"accuracy": [float(r["prediction"] == r["gold"]) for r in rows]}
 
 
-def _qa(f1: Callable, em: Callable) -> ItemScorer:
-    def score(rows: Sequence[dict[str, Any]], lang: str) -> dict[str, list[float]]:
-        from xstilts.evaluation.metrics_qa import gold_answers
-
-        gold = gold_answers({str(r["id"]): r["gold"] for r in rows})
-        out: dict[str, list[float]] = {"f1": [], "exact_match": []}
-        for r in rows:
-            pred, golds = str(r["prediction"] or ""), gold[str(r["id"])]
-            out["f1"].append(max(f1(pred, g, lang) for g in golds))
-            out["exact_match"].append(max(em(pred, g, lang) for g in golds))
-        return out
-
-    return score
-
-
-def _register_qa() -> None:
-    from xstilts.evaluation import metrics_qa as Q
-
-    ITEM_SCORES.register("squad")(
-        _qa(lambda p, g, _l: Q.squad_f1(p, g), lambda p, g, _l: Q.squad_exact(p, g))
-    )
-    ITEM_SCORES.register("mlqa")(
-        _qa(
-            lambda p, g, lang: Q.mlqa_f1(p, g, lang.split("-")[0]),
-            lambda p, g, lang: Q.mlqa_exact(p, g, lang.split("-")[0]),
-        )
-    )
-
-
-_register_qa()
+def read_predictions(step_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """``{language: [{"id", "prediction", "gold"}, ...]}`` of one finished evaluate step."""
+    pdir = Path(step_dir) / "predictions"
+    if not pdir.is_dir():
+        raise DataError("no saved predictions (evaluation.save_predictions off?)", where=str(pdir))
+    out = {}
+    for path in sorted(pdir.glob("*.jsonl")):
+        with open(path, encoding="utf-8") as fh:
+            out[path.stem] = [json.loads(line) for line in fh if line.strip()]
+    return out
 
 
 def source_items(ids: Sequence[str], lang: str, parallel: bool) -> list[str]:
@@ -106,7 +89,6 @@ def _labels(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def step_items(out_dir: str | Path, key: str) -> pd.DataFrame:
     """Per-item outcomes of one evaluate step (empty when its task has no per-item metric)."""
-    from xstilts.evaluation.robustness import read_predictions
     from xstilts.tasks.registry import get_task
 
     out_dir = Path(out_dir)
