@@ -20,7 +20,6 @@ import functools
 import logging
 import os
 import platform
-import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Literal
@@ -61,15 +60,17 @@ def _cpu_flags() -> set[str]:
     except OSError:
         pass
     if sys.platform == "darwin" and platform.machine() == "arm64":
-        try:
-            out = subprocess.run(
-                ["sysctl", "-n", "hw.optional.arm.FEAT_BF16"],
-                capture_output=True,
-                text=True,
-                timeout=5,
-            ).stdout.strip()
-            return {"arm_bf16"} if out == "1" else set()
-        except (OSError, subprocess.SubprocessError):
+        try:  # sysctlbyname through libc: no subprocess (tests/reliability/test_safety.py)
+            import ctypes
+
+            libc = ctypes.CDLL(None)
+            val = ctypes.c_int(0)
+            size = ctypes.c_size_t(ctypes.sizeof(val))
+            rc = libc.sysctlbyname(
+                b"hw.optional.arm.FEAT_BF16", ctypes.byref(val), ctypes.byref(size), None, 0
+            )
+            return {"arm_bf16"} if rc == 0 and val.value == 1 else set()
+        except (OSError, AttributeError):
             return set()
     return set()
 
