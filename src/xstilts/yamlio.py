@@ -1,8 +1,10 @@
 """YAML from users (experiment configs, task files): ``yaml.safe_load`` only, never a hang.
 
-Every failure is a ``ConfigError`` naming the file and line: a syntax error, nesting deeper than
-Python's recursion limit, or an alias "bomb" (anchors referencing anchors, a few hundred bytes
-that expand to billions of values once anything walks them: hashing a config, dumping it).
+Every failure is a ``ConfigError`` naming the file and line: a syntax error, a key given twice in
+one mapping (YAML would silently keep the later one), nesting deeper than Python's recursion
+limit, or an alias "bomb" (anchors referencing anchors: a few hundred bytes that expand to
+billions of values, or to gigabytes of repeated strings, once anything walks them: hashing a
+config, dumping it).
 """
 
 from __future__ import annotations
@@ -16,12 +18,46 @@ from xstilts.errors import ConfigError
 # Values a config may expand to, aliases counted each time they are used. Real configs and task
 # files hold hundreds; a grid with thousands of overrides still fits.
 MAX_VALUES = 100_000
+# Characters of strings (keys and values) a config may expand to, aliases counted each time.
+MAX_CHARS = 10_000_000
+
+
+class _DuplicateKey(yaml.MarkedYAMLError):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        if isinstance(node, yaml.MappingNode):
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # ``<<:`` merges are allowed to be overridden by the mapping
+                try:
+                    key = self.construct_object(key_node, deep=True)
+                    hash(key)
+                except (TypeError, yaml.YAMLError):
+                    continue  # the base class reports unhashable keys
+                if key in seen:
+                    raise _DuplicateKey(
+                        problem=f"duplicate key {key!r} (first given on line {seen[key] + 1})",
+                        problem_mark=key_node.start_mark,
+                    )
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_yaml(text: str, where: str) -> Any:
-    """``yaml.safe_load(text)``; errors name ``where`` (the file) and the line when known."""
+    """``yaml.safe_load(text)`` with duplicate keys refused; errors name ``where`` (the file)
+    and the line when known."""
     try:
-        data = yaml.safe_load(text)
+        loader = _StrictLoader(text)  # what yaml.safe_load does, with the stricter loader
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = f"{where}:{mark.line + 1}" if mark else where
@@ -34,14 +70,16 @@ def load_yaml(text: str, where: str) -> Any:
 
 
 def _check_size(data: Any, where: str) -> None:
-    count, stack = 0, [data]
+    count, chars, stack = 0, 0, [data]
     while stack:
         v = stack.pop()
         count += 1
-        if count > MAX_VALUES:
+        if isinstance(v, (str, bytes)):
+            chars += len(v)
+        if count > MAX_VALUES or chars > MAX_CHARS:
+            what = f"{MAX_VALUES:,} values" if count > MAX_VALUES else f"{MAX_CHARS:,} characters"
             raise ConfigError(
-                f"YAML expands to more than {MAX_VALUES:,} values (anchors and aliases "
-                "repeating each other?)",
+                f"YAML expands to more than {what} (anchors and aliases repeating each other?)",
                 where=where,
             )
         if isinstance(v, dict):

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from xstilts import guardio
 from xstilts.errors import XstiltsError
 
 app = typer.Typer(
@@ -36,6 +37,35 @@ DataDir = Annotated[
         help="Data directory (XTREME layout or ../shared/data).",
     ),
 ]
+
+
+Force = Annotated[
+    bool,
+    typer.Option("--force", help="Write into an existing --out directory that holds other files."),
+]
+
+# The file every run leaves in its --out directory, and what else xstilts writes there.
+RUN_MARKER = ".xstilts-run"
+_OURS = {RUN_MARKER, "config.yaml", "steps", "results", "report"}
+
+
+def check_out_dir(out_dir: Path, force: bool) -> None:
+    """Refuse an existing ``--out`` that is not an xstilts run (files xstilts did not write)
+    unless ``--force``: its files would be read back as results, or mixed with ours."""
+    if force or not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise XstiltsError("exists and is not a directory", where=f"--out {out_dir}")
+    names = {p.name for p in out_dir.iterdir()}
+    if not names or RUN_MARKER in names or (out_dir / "steps").is_dir():
+        return  # empty, or a run of ours (runs before the marker existed all have steps/)
+    other = sorted(names - _OURS) or sorted(names)
+    raise XstiltsError(
+        f"holds files xstilts did not write ({', '.join(other[:3])}"
+        f"{', ...' if len(other) > 3 else ''}); choose an empty or new directory, or pass "
+        "--force to write into it anyway",
+        where=f"--out {out_dir}",
+    )
 
 
 @app.command()
@@ -143,8 +173,10 @@ def run(
             "reused (hard links); repeatable."
         ),
     ] = None,
+    force: Force = False,
 ) -> None:
     """Run what a config declares; rerun the same command to resume after any interruption."""
+    check_out_dir(out_dir, force)
     cfg, p = _load(config, data_dir)
     if reuse:
         from xstilts.experiments.atomic import disk_errors
@@ -165,7 +197,7 @@ def run(
         out_dir,
         executor,
         ray_address,
-        config_text=config.read_text(encoding="utf-8"),
+        config_text=guardio.read_text(config, max_bytes=guardio.MAX_CONFIG_BYTES),
         track=track,
         ray_cpus=ray_cpus,
     )
@@ -195,6 +227,7 @@ def _execute(
     else:
         ex = ex_cls({"address": ray_address, "num_cpus": ray_cpus})
     out_dir.mkdir(parents=True, exist_ok=True)
+    write_text(out_dir / RUN_MARKER, "written by xstilts: an output directory of `xstilts run`\n")
     write_text(out_dir / "config.yaml", config_text)
     summ = p.summary()
     out.print(f"[bold]{cfg.name}[/]: {summ['steps']} steps -> {out_dir}")
@@ -370,8 +403,10 @@ def report(
 def demo(
     out_dir: Annotated[Path, typer.Option("--out")] = Path("runs/demo"),
     data_dir: DataDir = None,
+    force: Force = False,
 ) -> None:
     """Offline demo: intermediate task, target, zero-shot evaluation, baseline and report."""
+    check_out_dir(out_dir, force)
     from xstilts.experiments.demo import demo_config
     from xstilts.experiments.plan import build_plan
 
@@ -416,10 +451,7 @@ def perturb(
     PERTURBATIONS.get(name, where="--name")
     PERTURBATIONS.params(name, params, where="--param")
     if file is not None:
-        try:
-            texts = file.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise XstiltsError(f"cannot read: {exc}", where=str(file)) from None
+        texts = guardio.read_text(file).splitlines()
     elif text is not None:
         texts = [text]
     else:

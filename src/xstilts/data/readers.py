@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import re
@@ -36,6 +35,7 @@ from typing import Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from xstilts import guardio
 from xstilts.errors import DataError, file_where
 from xstilts.registry import Registry
 
@@ -44,7 +44,6 @@ ReaderFn = Callable[[Path, Any], list[Example]]
 
 READERS: Registry[ReaderFn] = Registry("reader")
 
-_BOM = "\ufeff"
 
 
 # --------------------------------------------------------------------------------------------
@@ -62,32 +61,9 @@ def _fail_at(path: str | os.PathLike, jpath: str, message: str) -> NoReturn:
 
 
 def read_text(path: str | os.PathLike) -> str:
-    """The file as strict UTF-8 text (BOM dropped); undecodable bytes name their line."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        _fail(path, None, "file not found")
-    except IsADirectoryError:
-        _fail(path, None, "is a directory, expected a file")
-    except OSError as exc:
-        _fail(path, None, f"cannot read file: {exc.strerror or exc}")
-    except ValueError as exc:  # e.g. a NUL byte in a path named by a config
-        _fail(repr(os.fspath(path)), None, f"invalid file name: {exc}")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        bad = data[exc.start : exc.start + 1].hex()
-        _fail(
-            path, line, f"invalid UTF-8 (byte 0x{bad} at offset {exc.start}); expected UTF-8 text"
-        )
-    if text.startswith(_BOM):
-        text = text[1:]
-    nul = text.find("\x00")
-    if nul >= 0:
-        _fail(path, text.count("\n", 0, nul) + 1, "NUL byte in text file (binary or UTF-16?)")
-    return text
+    """The file as strict UTF-8 text (BOM dropped) through the guarded open (regular files only,
+    size limit); undecodable bytes and NULs name their line."""
+    return guardio.read_text(path)
 
 
 def read_lines(path: str | os.PathLike) -> list[str]:
@@ -108,16 +84,7 @@ def _nonempty(
 
 def _json_load(path: str | os.PathLike, text: str, line: int | None = None) -> Any:
     """``json.loads`` whose every failure (syntax, recursion, huge ints) becomes a DataError."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        ln = exc.lineno if line is None else line
-        col = exc.colno
-        _fail(path, ln, f"invalid JSON: {exc.msg} (column {col})")
-    except RecursionError:
-        _fail(path, line, "invalid JSON: nested too deeply")
-    except ValueError as exc:  # e.g. integer string too long to convert
-        _fail(path, line, f"invalid JSON: {exc}")
+    return guardio.parse_json(text, path, line=line)
 
 
 def read_jsonl(path: str | os.PathLike) -> list[tuple[int, Any]]:

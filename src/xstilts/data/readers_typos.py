@@ -18,7 +18,6 @@ files' fingerprints.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
 from pathlib import Path
@@ -26,7 +25,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from xstilts import guardio
 from xstilts.data.readers import READERS, Example, _fail, read_lines
+from xstilts.errors import XstiltsError
 
 XNLI_LABELS = ("entailment", "neutral", "contradiction")
 _NAME = re.compile(r"^test_(?P<lang>[a-z]{2,3})_typos_[0-9.]+$")
@@ -49,6 +50,21 @@ def _unquote(s: str) -> str:
 def _fp(path: Path) -> str:
     st = path.stat()
     return f"{os.fspath(path.resolve())}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _cached_pairs(cached: Path) -> list[tuple[str, str, str]] | None:
+    """The cached alignment, or ``None`` when absent or damaged (then it is computed again)."""
+    if not cached.exists():
+        return None
+    try:
+        raw = guardio.read_json(cached)
+    except XstiltsError:
+        return None
+    if not isinstance(raw, list) or not all(
+        isinstance(p, list) and all(isinstance(x, str) for x in p) for p in raw
+    ):
+        return None
+    return [tuple(p) for p in raw]  # type: ignore[misc]
 
 
 def _read_noisy(path: Path) -> list[tuple[str, str, str]]:
@@ -130,9 +146,8 @@ def twins(path: Path, cfg: SticklandXnliParams) -> tuple[str, list[tuple[int, in
         "stickland-xnli-v1", _fp(path), _fp(clean_path), cfg.min_similarity, cfg.window
     )
     cached = cache_root() / "real_typos" / f"{key}.json"
-    if cached.exists():
-        pairs = [tuple(p) for p in json.loads(cached.read_text(encoding="utf-8"))]
-    else:
+    pairs = _cached_pairs(cached)
+    if pairs is None:
         pairs = align_twins(noisy, clean, min_similarity=cfg.min_similarity, window=cfg.window)
         from xstilts.experiments.atomic import write_json
 

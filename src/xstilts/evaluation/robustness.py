@@ -18,15 +18,16 @@ line per intermediate task and seed against the baseline.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from xstilts.data.readers import read_jsonl
 from xstilts.errors import DataError
-from xstilts.experiments.results import ResultRow, ResultsStore
+from xstilts.experiments.results import ResultRow, ResultsStore, read_rows
+from xstilts.guardio import warn
 from xstilts.perturb.metrics import mcnemar, paired_bootstrap
 
 COMPARE_METRICS = ("delta_vs_baseline", "delta_ci_low", "delta_ci_high", "mcnemar_p")
@@ -40,8 +41,7 @@ def read_predictions(step_dir: Path) -> dict[str, list[dict[str, Any]]]:
         raise DataError("no saved predictions (evaluation.save_predictions off?)", where=str(pdir))
     out = {}
     for path in sorted(pdir.glob("*.jsonl")):
-        with open(path, encoding="utf-8") as fh:
-            out[path.stem] = [json.loads(line) for line in fh if line.strip()]
+        out[path.stem] = [obj for _, obj in read_jsonl(path)]  # guarded: one line naming it
     return out
 
 
@@ -54,7 +54,7 @@ def _step_rows(out_dir: Path, key: str) -> list[dict[str, Any]]:
     path = ResultsStore(out_dir).dir / f"{key}.json"
     if not path.exists():
         raise DataError(f"no result rows for step {key}", where=str(path))
-    return json.loads(path.read_text(encoding="utf-8"))
+    return ResultsStore(out_dir).read(key)
 
 
 def _digests(rows: list[dict[str, Any]]) -> dict[str, str]:
@@ -186,7 +186,10 @@ def _evaluate_steps(out_dir: Path) -> list[dict[str, Any]]:
     if not store.dir.is_dir():
         return out
     for path in sorted(store.dir.glob("evaluate-*.json")):
-        rows = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            rows = read_rows(path)
+        except DataError:
+            continue  # named by ResultsStore.rows() and set aside by the next run
         if not rows or not (out_dir / "steps" / path.stem / "predictions").is_dir():
             continue
         r = rows[0]
@@ -235,7 +238,11 @@ def write_comparisons(
     store = ResultsStore(out_dir)
     written = []
     for a, b in comparison_pairs(out_dir) if pairs is None else pairs:
-        rows = compare_models(out_dir, a, b, **kw)
+        try:
+            rows = compare_models(out_dir, a, b, **kw)
+        except DataError as exc:  # damaged predictions: the report goes on without this pair
+            warn(f"comparison {a} vs {b} skipped: {exc.one_line()}")
+            continue
         if rows:
             written.append(store.write(f"compare-{content_key(a, b)}", rows))
     return written

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from xstilts.align.config import AlignmentConfig
 from xstilts.errors import ConfigError
+from xstilts.guardio import read_yaml
 from xstilts.registry import pydantic_message
 from xstilts.training.config import PhaseConfig
-from xstilts.yamlio import load_yaml
 
 
 class Strict(BaseModel):
@@ -31,7 +32,7 @@ class Phases(Strict):
 
 class EvalConfig(Strict):
     split: str = "test"  # falls back to dev for a language without a test split
-    languages: list[str] | None = None  # default: every language of the target
+    languages: list[str] | None = Field(None, min_length=1)  # default: every language of the target
     # MLQA-style tasks (files per context x question language): also every cross-language pair,
     # reported as language ``<context>-<question>`` (e.g. ``de-en``); averages stay monolingual
     language_pairs: bool = False
@@ -53,7 +54,7 @@ class PerturbationSpec(Strict):
     label: str | None = None  # how it is shown in results (default name@rate)
     # Only these evaluation languages (e.g. code-switching where a dictionary exists). String
     # params may name "{lang}" and "{data_dir}": path: "{data_dir}/muse_dicts/dict/en-{lang}.dict".
-    languages: list[str] | None = None
+    languages: list[str] | None = Field(None, min_length=1)
 
     def step_params(self) -> dict[str, Any]:
         """What an evaluation step keys on (``languages`` is omitted when unset, so configs
@@ -69,7 +70,7 @@ class AttackSpec(Strict):
 
     name: str = "greedy"
     params: dict[str, Any] = Field(default_factory=dict)
-    languages: list[str] | None = None
+    languages: list[str] | None = Field(None, min_length=1)
     max_examples: int | None = 100
     label: str | None = None
 
@@ -122,6 +123,16 @@ class ExperimentConfig(Strict):
     allow_pickle: bool = False
     cache_features: bool = True
 
+    @field_validator("model", "models")
+    @classmethod
+    def _model_named(cls, v: str | list[str] | None) -> str | list[str] | None:
+        for name in [v] if isinstance(v, str) else v or []:
+            if not name.strip():
+                raise ValueError("empty model name; leave the key out for the offline default")
+        if isinstance(v, list) and not v:
+            raise ValueError("an empty list of models; name at least one")
+        return v
+
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, v: list[int]) -> list[int]:
@@ -173,13 +184,9 @@ class ExperimentConfig(Strict):
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
     """Read a config with ``yaml.safe_load``; every error names the file and the field or line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("config file not found", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config: {exc}", where=str(path)) from None
-    data = load_yaml(text, str(path)) or {}
+    if not os.path.lexists(path):
+        raise ConfigError("config file not found", where=str(path))
+    data = read_yaml(path) or {}  # regular files only: a FIFO is refused, never opened
     if not isinstance(data, dict):
         raise ConfigError("a config must be a mapping of keys to values", where=str(path))
     data.update(overrides or {})

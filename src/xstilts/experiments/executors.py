@@ -8,7 +8,6 @@ with one executor can be finished by another, and a killed run resumes with eith
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from xstilts.experiments.atomic import disk_errors, write_json
 from xstilts.experiments.plan import Plan
 from xstilts.experiments.results import ResultsStore
 from xstilts.experiments.steps import Step, StepContext, get_runner
-from xstilts.experiments.store import ArtifactStore
+from xstilts.experiments.store import ArtifactStore, settle
 from xstilts.registry import Registry
 
 
@@ -84,7 +83,7 @@ def refresh_labels(step: Step, out_dir: Path) -> bool:
     path = ResultsStore(out_dir).dir / f"{step.key}.json"
     if not labels or not path.exists():
         return False
-    rows = json.loads(path.read_text(encoding="utf-8"))
+    rows = ResultsStore(out_dir).read(step.key)  # validated: settle() set a damaged one aside
     changed = False
     for row in rows:
         for k, v in labels.items():
@@ -121,10 +120,9 @@ def adopt_trained(plan: Plan, out_dir: Path, sources: list[Path]) -> list[str]:
 
 def split_cached(plan: Plan, out_dir: Path) -> tuple[list[Step], list[Step]]:
     """(finished steps, steps still to run), both in plan order."""
-    store = ArtifactStore(out_dir)
     done, todo = [], []
     for step in plan.steps.values():
-        (done if store.done(step.key) else todo).append(step)
+        (done if settle(out_dir, step.key) else todo).append(step)  # damaged: set aside, redo
     return done, todo
 
 
@@ -143,9 +141,8 @@ class LocalExecutor:
         on_step: Callable[[Step, str], None] | None = None,
     ) -> RunSummary:
         summary = RunSummary()
-        store = ArtifactStore(out_dir)
         for step in plan.steps.values():
-            if store.done(step.key):
+            if settle(out_dir, step.key):  # finished and intact; a damaged one is set aside
                 refresh_labels(step, out_dir)
                 summary.cached.append(step.key)
                 if on_step:

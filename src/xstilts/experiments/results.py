@@ -7,14 +7,16 @@ reports and ``xstilts results``. A step whose rows file exists is done.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from xstilts import guardio
+from xstilts.errors import DataError, XstiltsError
 from xstilts.experiments.atomic import write_json
+from xstilts.guardio import warn
 
 COLUMNS = (
     "run_id",
@@ -73,12 +75,27 @@ class ResultsStore:
     def has(self, step_key: str) -> bool:
         return (self.dir / f"{step_key}.json").exists()
 
+    def path(self, step_key: str) -> Path:
+        return self.dir / f"{step_key}.json"
+
+    def read(self, step_key: str) -> list[dict[str, Any]]:
+        """One step's rows, validated; a damaged file is a ``DataError`` naming it."""
+        return read_rows(self.path(step_key))
+
     def rows(self) -> list[dict[str, Any]]:
+        """Every readable row; a file that cannot be read is skipped and named (one warning
+        line each, listed in ``self.skipped``) so one damaged file never makes a finished grid
+        unreportable. A run sets such a step aside and computes it again (``store.settle``)."""
         out: list[dict[str, Any]] = []
+        self.skipped: list[str] = []
         if not self.dir.is_dir():
             return out
         for path in sorted(self.dir.glob("*.json")):
-            out.extend(json.loads(path.read_text(encoding="utf-8")))
+            try:
+                out.extend(read_rows(path))
+            except XstiltsError as exc:
+                self.skipped.append(exc.one_line())
+                warn(f"skipped unreadable results file: {exc.one_line()}")
         out.sort(key=lambda r: tuple(str(r.get(c, "")) for c in COLUMNS))
         return out
 
@@ -108,3 +125,50 @@ def _row_dict(row: ResultRow) -> dict[str, Any]:
 
 
 ROW_FIELDS = tuple(f.name for f in fields(ResultRow))
+
+# What a stored row must hold to be read back (rows of every version of xstilts have these).
+_ROW_TYPES: dict[str, type | tuple[type, ...]] = {
+    **{c: str for c in COLUMNS if c not in ("seed", "value", "step", "kind")},
+    "seed": int,
+}
+_OPTIONAL_TYPES: dict[str, type | tuple[type, ...]] = {
+    "step": str,
+    "kind": str,
+    "params": dict,
+    "extra": dict,
+}
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """A results file's rows: a regular file of UTF-8 JSON, a list of row objects with the
+    columns and types a ``ResultRow`` writes; anything else is a ``DataError`` naming the file
+    and the JSON path."""
+    rows = guardio.read_json(path)
+    if not isinstance(rows, list):
+        raise DataError(
+            f"expected a JSON list of result rows, got {type(rows).__name__}", where=str(path)
+        )
+    for i, r in enumerate(rows):
+        at = f"{path}:$[{i}]"
+        if not isinstance(r, dict):
+            raise DataError(f"expected a result row object, got {type(r).__name__}", where=at)
+        for k, t in _ROW_TYPES.items():
+            if k not in r:
+                raise DataError(f"missing column {k!r}", where=at)
+            if not isinstance(r[k], t) or isinstance(r[k], bool):
+                raise DataError(
+                    f"column {k!r}: expected {t.__name__}, got {type(r[k]).__name__}", where=at
+                )
+        v = r.get("value", None)
+        if "value" not in r or not (
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+        ):
+            raise DataError(
+                f"column 'value': expected a number or null, got {type(v).__name__}", where=at
+            )
+        for k, t in _OPTIONAL_TYPES.items():
+            if r.get(k) is not None and not isinstance(r[k], t):
+                raise DataError(
+                    f"column {k!r}: expected {t.__name__}, got {type(r[k]).__name__}", where=at
+                )
+    return rows

@@ -8,12 +8,12 @@ checkpoints are refused unless the caller passes ``allow_pickle=True``; remote c
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from xstilts import guardio
 from xstilts.errors import ConfigError, SecurityError
 
 OFFLINE_ALIASES = {
@@ -66,14 +66,7 @@ def resolve_model(name: str | None, *, where: str = "model") -> EncoderRef:
             raise ConfigError(
                 f"{p} has no config.json: not a Hugging Face model directory", where=where
             )
-        try:
-            cfg = json.loads((p / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:  # ValueError: invalid JSON or UTF-8
-            raise ConfigError(
-                f"{p / 'config.json'} is not readable JSON: {exc}", where=where
-            ) from None
-        if not isinstance(cfg, dict):
-            raise ConfigError(f"{p / 'config.json'} is not a JSON object", where=where)
+        cfg = check_model_dir(p)
         pooling = cfg.get("xstilts_pooling") or DEFAULT_POOLING.get(
             cfg.get("model_type", ""), "first"
         )
@@ -81,6 +74,81 @@ def resolve_model(name: str | None, *, where: str = "model") -> EncoderRef:
     if name.startswith((".", "/", "~")) or os.sep in name and name.count("/") > 1:
         raise ConfigError(f"unknown model {name!r}: no such directory", where=where)
     return EncoderRef(name, name, False, _hub_pooling(name), f"hub:{name}")
+
+
+# Sizes a model config gives as positive integers (transformers divides by some of them).
+_POSITIVE_INTS = (
+    "hidden_size",
+    "num_attention_heads",
+    "num_hidden_layers",
+    "intermediate_size",
+    "vocab_size",
+    "max_position_embeddings",
+    "type_vocab_size",
+    "num_key_value_heads",
+    "embedding_size",
+    "d_model",
+    "n_head",
+    "n_layer",
+    "d_inner",
+)
+_NUMBERS = ("layer_norm_eps", "hidden_dropout_prob", "attention_probs_dropout_prob", "dropout")
+# Files of a model directory transformers parses as JSON.
+_JSON_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def check_model_dir(d: Path) -> dict:
+    """Check a local model directory before any library reads it; returns ``config.json``.
+
+    Every entry must be a regular file or a directory (a FIFO would block the tokenizer's
+    open); ``config.json`` and the tokenizer's JSON files must be JSON objects of sane size and
+    nesting; the sizes transformers computes with must be positive integers (zero attention
+    heads is a ZeroDivisionError inside transformers). Errors name the file.
+    """
+    import stat
+
+    for f in sorted(d.iterdir()):
+        try:
+            mode = os.stat(f).st_mode
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror or exc}", where=str(f)) from None
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            guardio.check_regular(f, error=ConfigError)  # names what it is
+    path = d / "config.json"
+    cfg = guardio.read_json(path, max_bytes=guardio.MAX_CONFIG_BYTES, error=ConfigError)
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"expected a JSON object, got {type(cfg).__name__}", where=str(path))
+    for k in ("model_type", "xstilts_pooling"):
+        if k in cfg and not isinstance(cfg[k], str):
+            raise ConfigError(f"{k}: expected a string", where=str(path))
+    for k in _POSITIVE_INTS:
+        v = cfg.get(k)
+        if k in cfg and (not isinstance(v, int) or isinstance(v, bool) or v <= 0):
+            raise ConfigError(f"{k}: expected a positive integer, got {v!r}", where=str(path))
+    for k in _NUMBERS:
+        v = cfg.get(k)
+        if k in cfg and (not isinstance(v, (int, float)) or isinstance(v, bool)):
+            raise ConfigError(f"{k}: expected a number, got {v!r}", where=str(path))
+    h, n = cfg.get("hidden_size"), cfg.get("num_attention_heads")
+    if isinstance(h, int) and isinstance(n, int) and h % n:
+        raise ConfigError(
+            f"hidden_size {h} is not a multiple of num_attention_heads {n}", where=str(path)
+        )
+    for name in _JSON_FILES:
+        f = d / name
+        if f.exists():
+            doc = guardio.read_json(f, error=ConfigError)
+            if not isinstance(doc, dict):
+                raise ConfigError(f"expected a JSON object, got {type(doc).__name__}", where=str(f))
+    return cfg
+
+
+def _local_failure(path: str, exc: Exception, what: str) -> ConfigError:
+    """A local model directory transformers could not load: one line naming it."""
+    msg = " ".join(str(exc).split())[:200]
+    return ConfigError(
+        f"cannot load the {what} from {path}: {type(exc).__name__}: {msg}", where="model"
+    )
 
 
 def _hub_pooling(name: str) -> str:
@@ -137,13 +205,21 @@ def _load_tokenizer(path: str, trust_remote_code: bool):
         return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     except ValueError as exc:
         _refuse_remote_code(exc, path)
+        if os.path.isdir(path):
+            raise _local_failure(path, exc, "tokenizer") from None
         raise
     except OSError as exc:
+        if os.path.isdir(path):
+            raise _local_failure(path, exc, "tokenizer") from None
         raise ConfigError(
             f"unknown model {path!r}: not a local directory and the Hugging Face hub could not "
             f"provide it ({str(exc).splitlines()[0][:120]})",
             where="model",
         ) from None
+    except Exception as exc:  # a damaged local tokenizer (garbage files): one line, no traceback
+        if os.path.isdir(path):
+            raise _local_failure(path, exc, "tokenizer") from None
+        raise
 
 
 def load_encoder(ref: EncoderRef, *, trust_remote_code: bool = False, allow_pickle: bool = False):
@@ -152,6 +228,9 @@ def load_encoder(ref: EncoderRef, *, trust_remote_code: bool = False, allow_pick
     from transformers.utils import logging as hf_logging
 
     use_st = _check_safe(ref, allow_pickle)
+    if ref.local and use_st:  # truncated, garbage or a renamed pickle: one line naming it
+        for f in sorted(Path(ref.path).glob("*.safetensors")):
+            guardio.check_safetensors(f, error=ConfigError)
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
@@ -168,10 +247,18 @@ def load_encoder(ref: EncoderRef, *, trust_remote_code: bool = False, allow_pick
         )
     except ValueError as exc:
         _refuse_remote_code(exc, ref.path)
+        if ref.local:
+            raise _local_failure(ref.path, exc, "model") from None
         raise
     except OSError as exc:
+        if ref.local:
+            raise _local_failure(ref.path, exc, "model") from None
         raise ConfigError(
             f"unknown model {ref.path!r}: not a local directory and the Hugging Face hub could "
             f"not provide it ({str(exc).splitlines()[0][:120]})",
             where="model",
         ) from None
+    except (TypeError, KeyError, AttributeError, ZeroDivisionError, RuntimeError) as exc:
+        if ref.local:  # a damaged local model directory: one line, no traceback
+            raise _local_failure(ref.path, exc, "model") from None
+        raise

@@ -10,7 +10,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from xstilts.errors import ConfigError
+from xstilts import guardio
+from xstilts.errors import ConfigError, DataError
 from xstilts.models.heads import HEADS
 
 
@@ -124,13 +125,22 @@ def load_state(model: MultiTaskModel, ckpt: Path, *, encoder_only: bool) -> None
     path = ckpt / "model.safetensors"
     if not path.exists():
         raise ConfigError(f"no model.safetensors in checkpoint {ckpt}", where="checkpoint")
-    state = load_file(str(path))
+    guardio.check_safetensors(path)  # truncated, garbage or a renamed pickle: one line
+    try:
+        state = load_file(str(path))
+    except Exception as exc:  # noqa: BLE001 (any failure of a damaged file)
+        raise DataError(f"damaged weights: {str(exc)[:120]}", where=str(path)) from None
     inherited = _inherited(model, ckpt)
     if encoder_only:
         state = {k[len("encoder.") :]: v for k, v in state.items() if k.startswith("encoder.")}
         missing, unexpected = model.encoder.load_state_dict(state, strict=False)
     else:
-        heads = json.loads((ckpt / "heads.json").read_text())
+        heads = guardio.read_json(ckpt / "heads.json")
+        if not isinstance(heads, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("kind"), str) and "params" in v
+            for v in heads.values()
+        ):
+            raise DataError("expected {task: {kind, params}}", where=str(ckpt / "heads.json"))
         for task, spec in heads.items():
             if _key(task) not in model.heads:
                 model.add_head(task, spec["kind"], spec["params"])
@@ -150,7 +160,9 @@ def _inherited(model: MultiTaskModel, ckpt: Path) -> dict[str, str]:
     f = ckpt / INHERITED
     if not f.exists():
         return {}
-    inherited: dict[str, str] = json.loads(f.read_text())
+    inherited: dict[str, str] = guardio.read_json(f)
+    if not isinstance(inherited, dict) or not all(isinstance(v, str) for v in inherited.values()):
+        raise DataError("expected {tensor name: digest}", where=str(f))
     current = model.state_dict()
     for k, d in inherited.items():
         if k not in current or tensor_digest(current[k]) != d:

@@ -21,7 +21,6 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -229,9 +228,12 @@ def _params_model(name: str, params: dict | BaseModel | None) -> BaseModel:
 
 
 def _file_digest(path: str) -> str:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-    except OSError:
+    from xstilts import guardio
+    from xstilts.errors import XstiltsError
+
+    try:  # guarded: a FIFO named as a resource is refused, never opened
+        return hashlib.sha256(guardio.read_bytes(path)).hexdigest()[:16]
+    except XstiltsError:
         return "missing"
 
 

@@ -15,15 +15,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xstilts import guardio
 from xstilts.errors import DataError, file_where
 
 
 def _lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
     """(1-based line number, line without newline); undecodable lines are a DataError."""
-    if not path.is_file():
-        raise DataError("file not found", where=file_where(path))
-    with path.open("rb") as fh:
-        for no, raw in enumerate(fh, 1):
+    data = guardio.read_bytes(path)  # regular files only: a FIFO is refused, never opened
+    if data:
+        raws = data.split(b"\n")
+        if raws[-1] == b"":
+            raws.pop()
+        for no, raw in enumerate(raws, 1):
             try:
                 line = raw.decode(encoding)
             except UnicodeError as exc:  # UnicodeDecodeError, or a codec's own (idna, ...)

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 from markdown_it import MarkdownIt
 
+from xstilts import guardio
 from xstilts.experiments.results import ResultsStore
 from xstilts.report import data as D
 from xstilts.report import plots as P
@@ -79,7 +80,7 @@ def write_report(
         config=config if config is not None else _default_config(out_dir),
         versions=versions,
         source=out_dir.name,
-        answer=Path(answer).read_text(encoding="utf-8") if answer else None,
+        answer=guardio.read_text(answer) if answer else None,
     )
 
 
@@ -312,7 +313,7 @@ def config_text(config: Mapping[str, Any] | str | Path | None) -> str:
     if isinstance(config, Path) or (
         isinstance(config, str) and "\n" not in config and Path(config).is_file()
     ):
-        return Path(config).read_text(encoding="utf-8")
+        return guardio.read_text(config, max_bytes=guardio.MAX_CONFIG_BYTES)
     return str(config)
 
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from xstilts.errors import ConfigError, DataError, UnknownNameError
+from xstilts.errors import ConfigError, UnknownNameError
+from xstilts.guardio import read_yaml
 from xstilts.registry import pydantic_message
 from xstilts.tasks.spec import GroupSpec, TaskSpec
-from xstilts.yamlio import load_yaml
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -25,13 +25,9 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 def _load_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in seen:
         raise ConfigError("include cycle", where=str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("included file not found", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read: {exc}", where=str(path)) from None
-    data = load_yaml(text, str(path)) or {}
+    if seen and not os.path.lexists(path):
+        raise ConfigError("included file not found", where=str(path))
+    data = read_yaml(path) or {}  # regular files only: a FIFO is refused, never opened
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping at top level", where=str(path))
     include = data.pop("include", None)
@@ -44,11 +40,31 @@ def _load_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return data
 
 
+def _check_new(
+    known: dict[str, Any], name: str, what: str, path: Path, override: bool, builtin: list[Path]
+) -> None:
+    """A task or group defined twice (two user files, or a user file shadowing a built-in) is
+    refused: which one a run used would depend on the order directories are listed in. A user
+    file that means to replace a built-in says ``override: true``."""
+    if name not in known:
+        return
+    first = Path(known[name].source_file)
+    if override and first in builtin and path not in builtin:
+        return
+    kind = "a built-in" if first in builtin else "another"
+    hint = "; set `override: true` in this file to replace it" if first in builtin else ""
+    raise ConfigError(
+        f"{what} {name!r} is already defined by {kind} file {first}{hint}", where=str(path)
+    )
+
+
 def _iter_files(dirs: list[Path]) -> list[Path]:
-    files: list[Path] = []
+    files: dict[Path, Path] = {}  # a directory listed twice is read once
     for d in dirs:
-        files.extend(p for p in sorted(d.rglob("*.yaml")) if not p.name.startswith("_"))
-    return files
+        for p in sorted(d.rglob("*.yaml")):
+            if not p.name.startswith("_"):
+                files.setdefault(p.resolve(), p)
+    return list(files.values())
 
 
 def _dirs(extra: tuple[str, ...]) -> list[Path]:
@@ -63,15 +79,21 @@ def _dirs(extra: tuple[str, ...]) -> list[Path]:
 def _load(extra: tuple[str, ...] = ()) -> tuple[dict[str, TaskSpec], dict[str, GroupSpec]]:
     tasks: dict[str, TaskSpec] = {}
     groups: dict[str, GroupSpec] = {}
+    builtin = _iter_files([CONFIG_DIR])
     for path in _iter_files(_dirs(extra)):
         data = _load_yaml(path)
+        override = data.pop("override", False)
+        if not isinstance(override, bool):
+            raise ConfigError("override: expected true or false", where=str(path))
         data["source_file"] = str(path)
         try:
             if "group" in data:
                 g = GroupSpec.model_validate(data)
+                _check_new(groups, g.group, "group", path, override, builtin)
                 groups[g.group] = g
             else:
                 t = TaskSpec.model_validate(data)
+                _check_new(tasks, t.name, "task", path, override, builtin)
                 tasks[t.name] = t
         except ValidationError as exc:
             raise ConfigError(pydantic_message(exc), where=str(path)) from None

@@ -57,7 +57,7 @@ class TaskSpec(Strict):
     version: int = 1
     description: str = ""
     role: list[Literal["target", "intermediate"]] = Field(default_factory=lambda: ["target"])
-    languages: list[str]
+    languages: list[str] = Field(min_length=1)
     train_language: str = "en"
     language_names: dict[str, str] = Field(default_factory=dict)
     labels: list[str] | None = None

@@ -22,7 +22,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from xstilts.data.cache import rows as feature_rows
-from xstilts.errors import TrainingError
+from xstilts.errors import DataError, TrainingError, XstiltsError
 from xstilts.evaluation.predict import NOT_MODEL_INPUTS, predict
 from xstilts.models.model import MultiTaskModel
 from xstilts.tasks.family import Family, Features
@@ -209,7 +209,9 @@ def train(
     _recover_state(state_dir)
     if (state_dir / "state.json").exists():
         with full_embeddings(acc.unwrap_model(model), compact):
-            start, history, best, seen, computed_before = _restore(state_dir, model, opt, sched)
+            state = _read_state(state_dir, model)  # None: damaged, set aside; start again
+            if state is not None:
+                start, history, best, seen, computed_before = _restore(state, model, opt, sched)
 
     selecting = cfg.select_best and all(s.dev_features is not None for s in sets.values())
     computed = 0  # rows this process computed since (re)start
@@ -395,16 +397,97 @@ def _checkpoint(
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _restore(state_dir: Path, model, opt, sched):
-    meta = json.loads((state_dir / "state.json").read_text())
+def _read_state(state_dir: Path, model) -> dict[str, Any] | None:
+    """The resumable training state, read and checked in full before any of it is applied.
+
+    A damaged state (``state.json`` not the expected JSON, a truncated or garbage weights or
+    optimizer file, tensors that do not fit the model) is moved into ``steps/.quarantine/`` with
+    one warning line and training starts again from step 0: a crash or a bad copy costs the
+    work since the step began, never the run.
+    """
+    try:
+        return _load_state_files(state_dir, model)
+    except XstiltsError as exc:
+        from xstilts.experiments.store import set_aside
+
+        set_aside(state_dir, exc.one_line(), state_dir.parent.parent)
+        return None
+
+
+def _load_state_files(state_dir: Path, model) -> dict[str, Any]:
+    from xstilts import guardio
+
+    path = state_dir / "state.json"
+    meta = guardio.read_json(path, max_bytes=guardio.MAX_JSON_BYTES)
+    if not isinstance(meta, dict):
+        raise DataError(f"expected a JSON object, got {type(meta).__name__}", where=str(path))
+    for k, t in (("step", int), ("history", list), ("seen", int), ("computed", int)):
+        if (k in ("step", "history") or k in meta) and (
+            not isinstance(meta.get(k), t) or isinstance(meta.get(k), bool)
+        ):
+            raise DataError(f"expected {t.__name__}", where=f"{path}:$.{k}")
+    if meta["step"] < 0 or not all(
+        isinstance(r, dict) and isinstance(r.get("step"), int) for r in meta["history"]
+    ):
+        raise DataError("bad step or history records", where=str(path))
+    best = meta.get("best")
+    if best is not None and not (
+        isinstance(best, dict)
+        and isinstance(best.get("step"), int)
+        and isinstance(best.get("dev_main"), (int, float))
+    ):
+        raise DataError("expected null or {step, dev_main}", where=f"{path}:$.best")
     target = model.module if hasattr(model, "module") else model
-    target.load_state_dict(load_file(str(state_dir / "model.safetensors")), strict=False)
-    blob = torch.load(state_dir / "optim.pt", weights_only=True)
-    opt.load_state_dict(blob["opt"])
-    sched.load_state_dict(blob["sched"])
-    torch.set_rng_state(blob["rng"])
+    shapes = {k: tuple(v.shape) for k, v in target.state_dict().items()}
+    for name in ("model.safetensors", "best.safetensors"):
+        f = state_dir / name
+        if name == "best.safetensors" and not f.exists():
+            continue
+        guardio.check_safetensors(f)
+        try:
+            weights = load_file(str(f))
+        except Exception as exc:  # noqa: BLE001 (any failure of a damaged file)
+            raise DataError(f"damaged weights: {str(exc)[:120]}", where=str(f)) from None
+        bad = [k for k, v in weights.items() if shapes.get(k) != tuple(v.shape)]
+        if bad:
+            raise DataError(f"tensors that do not fit the model: {bad[:3]}", where=str(f))
+        if name == "model.safetensors":
+            meta["weights"] = weights
+    f = state_dir / "optim.pt"
+    guardio.check_regular(f)
+    try:
+        blob = torch.load(f, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 (truncated, garbage: any failure to unpickle)
+        raise DataError(f"damaged optimizer state: {str(exc)[:120]}", where=str(f)) from None
+    if not (
+        isinstance(blob, dict)
+        and isinstance(blob.get("opt"), dict)
+        and isinstance(blob.get("sched"), dict)
+        and isinstance(blob.get("rng"), torch.Tensor)
+    ):
+        raise DataError("expected {opt, sched, rng}", where=str(f))
+    meta["blob"] = blob
+    return meta
+
+
+def _restore(meta: dict[str, Any], model, opt, sched):
+    """Apply a state read by ``_read_state``: optimizer first (it refuses a mismatch before
+    changing anything), then scheduler, RNG and weights."""
+    target = model.module if hasattr(model, "module") else model
+    blob = meta["blob"]
+    try:
+        opt.load_state_dict(blob["opt"])
+        sched.load_state_dict(blob["sched"])
+        torch.set_rng_state(blob["rng"])
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise TrainingError(
+            f"the saved optimizer state does not fit this training ({str(exc)[:120]}); delete "
+            "this train_state to start the step again",
+            where="train_state/optim.pt",
+        ) from None
     if "cuda_rng" in blob and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(blob["cuda_rng"])
+    target.load_state_dict(meta["weights"], strict=False)
     return (
         int(meta["step"]),
         meta["history"],
