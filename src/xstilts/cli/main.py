@@ -394,8 +394,8 @@ def report(
         raise XstiltsError(
             "no results here (run `xstilts run CONFIG --out DIR` first)", where=str(out_dir)
         )
-    if answer is not None and not answer.is_file():
-        raise XstiltsError("no such file", where=f"--answer {answer}")
+    if answer is not None:
+        guardio.check_regular(answer, error=XstiltsError)  # missing, a directory, a FIFO
     _report(out_dir, to, answer)
 
 

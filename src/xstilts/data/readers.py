@@ -45,7 +45,6 @@ ReaderFn = Callable[[Path, Any], list[Example]]
 READERS: Registry[ReaderFn] = Registry("reader")
 
 
-
 # --------------------------------------------------------------------------------------------
 # low-level helpers: decoding, lines, JSON, typed field access
 # --------------------------------------------------------------------------------------------

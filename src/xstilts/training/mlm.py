@@ -46,7 +46,7 @@ class TextLinesParams(BaseModel):
 def read_text_lines(path: Path, cfg: TextLinesParams) -> list[Example]:
     """``{"id", "text_a", "language"}`` per non-blank line; language = the file's stem."""
     files = sorted(path.glob(cfg.pattern)) if path.is_dir() else [path]
-    files = [f for f in files if f.is_file()]
+    files = [f for f in files if not f.is_dir()]  # a FIFO or socket is refused when read
     if not files:
         raise DataError(f"no files matching {cfg.pattern!r}", where=file_where(path))
     out: list[Example] = []
