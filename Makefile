@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: setup demo test lint bench studies browser clean
+.PHONY: setup demo test lint bench studies browser clean fuzz
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,13 @@ browser:
 
 test: setup browser
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The reliability fuzz cases at scale: FUZZ_CASES per reader (each under a 10 s alarm), counted
+# per reader (cases, unhandled, timeouts); the summary goes to docs/results/fuzz.md.
+FUZZ_CASES ?= 10000
+FUZZ_WORKERS ?= 2
+fuzz: setup
+	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(BIN)/python scripts/fuzz.py --cases $(FUZZ_CASES) --workers $(FUZZ_WORKERS) --report docs/results/fuzz.md
 
 lint: setup
 	$(BIN)/ruff format --check src tests benchmarks scripts

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from relkit import STATS, build_tiny_bert, comparable, tiny_config
+from relkit import STATS, build_tiny_bert, comparable, fuzz_table, tiny_config
 
 
 @pytest.fixture(scope="session")
@@ -45,24 +45,6 @@ def tiny_clean_run(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path, re
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if not STATS:
         return
-    tr = terminalreporter
-    tr.section("reliability: fuzzed inputs")
-    width = max(len(k) for k in STATS) + 2
-    tr.write_line(
-        f"{'reader':<{width}}{'cases':>7}{'malformed':>11}{'read ok':>9}"
-        f"{'own error':>11}{'unhandled':>11}"
-    )
-    total_cases = total_unhandled = 0
-    for name in sorted(STATS):
-        t = STATS[name]
-        total_cases += t.cases
-        total_unhandled += t.unhandled
-        tr.write_line(
-            f"{name:<{width}}{t.cases:>7}{t.malformed:>11}{t.ok:>9}{t.errors:>11}{t.unhandled:>11}"
-        )
-    for name in sorted(STATS):
-        t = STATS[name]
-        tr.write_line(f"reader {name}: {t.malformed} malformed cases, {t.unhandled} unhandled")
-    tr.write_line(
-        f"total: {total_cases} cases over {len(STATS)} readers, {total_unhandled} unhandled"
-    )
+    terminalreporter.section("reliability: fuzzed inputs")
+    for line in fuzz_table(STATS):
+        terminalreporter.write_line(line)

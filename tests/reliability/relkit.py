@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import re
 import signal
 import tempfile
@@ -50,9 +51,34 @@ class Tally:
     ok: int = 0  # read successfully
     errors: int = 0  # ended in the project's own error
     unhandled: int = 0  # anything else (the test fails)
+    timeouts: int = 0  # ran past CASE_TIMEOUT_S (counted in unhandled too)
 
 
 STATS: dict[str, Tally] = defaultdict(Tally)
+
+
+def fuzz_table(stats: dict[str, Tally]) -> list[str]:
+    """Per reader: cases tried, how they ended, unhandled and timeouts; then the totals."""
+    width = max(len(k) for k in stats) + 2
+    cols = ("cases", "malformed", "read ok", "own error", "unhandled", "timeouts")
+    lines = [f"{'reader':<{width}}" + "".join(f"{c:>11}" for c in cols)]
+    for name in sorted(stats):
+        t = stats[name]
+        vals = (t.cases, t.malformed, t.ok, t.errors, t.unhandled, t.timeouts)
+        lines.append(f"{name:<{width}}" + "".join(f"{v:>11}" for v in vals))
+    for name in sorted(stats):
+        t = stats[name]
+        lines.append(
+            f"reader {name}: {t.cases} cases ({t.malformed} malformed), {t.unhandled} unhandled, "
+            f"{t.timeouts} timeouts"
+        )
+    total = sum(t.cases for t in stats.values())
+    bad = sum(t.unhandled for t in stats.values())
+    hung = sum(t.timeouts for t in stats.values())
+    lines.append(
+        f"total: {total} cases over {len(stats)} readers, {bad} unhandled, {hung} timeouts"
+    )
+    return lines
 
 
 class CaseTimeout(BaseException):
@@ -116,6 +142,7 @@ def run_case(
         return exc
     except BaseException as exc:  # noqa: BLE001 (the whole point: nothing else may escape)
         tally.unhandled += 1
+        tally.timeouts += isinstance(exc, CaseTimeout)
         raise AssertionError(f"{target}: unhandled {type(exc).__name__}: {str(exc)[:300]}") from exc
     tally.ok += 1
     return result
@@ -188,6 +215,51 @@ byte_op = st.one_of(
     st.tuples(st.just("latin1")),
     st.tuples(st.just("utf16")),
 )
+
+
+def random_byte_op(rng: random.Random, inserts: list[bytes] | None = None) -> tuple:
+    """A seeded draw of what ``byte_op`` draws (for ``make fuzz``: no hypothesis engine)."""
+    pos = lambda: rng.randint(0, 2**31)  # noqa: E731
+    kind = rng.choice(BYTE_KINDS)
+    if kind == "truncate":
+        return (kind, rng.random())
+    if kind in ("delete_line", "dup_line"):
+        return (kind, pos())
+    if kind in ("swap_lines", "drop_field", "blank_field"):
+        return (kind, pos(), pos())
+    if kind == "insert":
+        return (kind, pos(), rng.choice(inserts or INSERTS))
+    if kind == "insert_bytes":
+        return (kind, pos(), rng.randbytes(rng.randint(1, 6)))
+    if kind == "replace_byte":
+        return (kind, pos(), rng.randint(0, 255))
+    if kind == "add_field":
+        return (kind, pos(), rng.choice(["", "x", "0", "label", " "]))
+    if kind == "huge_line":
+        return (kind, pos(), rng.choice([70_000, 1_000_000]))
+    return (kind,)
+
+
+BYTE_KINDS = [
+    "truncate",
+    "delete_line",
+    "dup_line",
+    "swap_lines",
+    "insert",
+    "insert_bytes",
+    "replace_byte",
+    "drop_field",
+    "add_field",
+    "blank_field",
+    "bom",
+    "crlf",
+    "no_final_newline",
+    "empty",
+    "only_newlines",
+    "huge_line",
+    "latin1",
+    "utf16",
+]
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -297,6 +369,32 @@ json_op = st.one_of(
     st.tuples(st.just("deep"), _pos),  # value -> 1,200 nested arrays
     st.tuples(st.just("root"), st.sampled_from(range(len(WRONG_VALUES)))),
 )
+
+
+def random_json_op(rng: random.Random) -> tuple:
+    """A seeded draw of what ``json_op`` draws."""
+    pos = rng.randint(0, 2**31)
+    kind = rng.choice(["delete", "set", "rename", "wrap", "deep", "root"])
+    if kind == "set":
+        return (kind, pos, rng.randrange(len(WRONG_VALUES)))
+    if kind == "root":
+        return (kind, rng.randrange(len(WRONG_VALUES)))
+    return (kind, pos)
+
+
+def random_case(rng: random.Random, json_mode: bool, inserts: list[bytes] | None = None) -> dict:
+    """A seeded draw of the fuzz ``case`` dictionaries; every case mutates something."""
+    c = {
+        "file": rng.randint(0, 7),
+        "json_ops": [random_json_op(rng) for _ in range(rng.randint(0, 2))],
+        "line": rng.randint(0, 2**16),
+        "byte_ops": [random_byte_op(rng, inserts) for _ in range(rng.randint(0, 3))],
+        "second": rng.random() < 0.5,
+        "remove": rng.randint(0, 15),
+    }
+    if not c["byte_ops"] and not (c["json_ops"] and json_mode):
+        c["byte_ops"] = [random_byte_op(rng, inserts)]
+    return c
 
 
 def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:

@@ -158,6 +158,11 @@ def test_task_seed_loads() -> None:
 @FUZZ_SETTINGS
 @given(c=case)
 def test_fuzzed_task_yaml(c: dict) -> None:
+    task_yaml_case(c)
+
+
+def task_yaml_case(c: dict) -> None:
+    """One fuzz case over the task files (``c``: see ``case``)."""
     names = sorted(TASK_SEED)
     pick = names[c["file"] % len(names)]
     files = dict(TASK_SEED)
@@ -204,6 +209,11 @@ def test_config_seed_plans(seed: str, offline_encoder: Path) -> None:
 @settings(FUZZ_SETTINGS, max_examples=max(1, FUZZ_SETTINGS.max_examples * 3 // 4))
 @given(c=case)
 def test_fuzzed_experiment_config(seed: str, c: dict, offline_encoder: Path) -> None:
+    config_case(seed, c)
+
+
+def config_case(seed: str, c: dict) -> None:
+    """One fuzz case over an experiment config: load it, then plan it."""
     data = CONFIG_SEEDS[seed].encode()
     mutated = _mutate(data, c["json_ops"], c["byte_ops"])
     with case_dir() as d:

@@ -494,9 +494,14 @@ case = st.fixed_dictionaries(
 @FUZZ_SETTINGS
 @given(c=case, data=st.data())
 def test_fuzzed_reader(target: str, seeds: dict[str, Seed], c: dict, data) -> None:
-    seed = seeds[target]
-    if not c["byte_ops"] and not (c["json_ops"] and seed.json_mode):
+    if not c["byte_ops"] and not (c["json_ops"] and seeds[target].json_mode):
         c["byte_ops"] = [data.draw(byte_op)]  # every case mutates something
+    reader_case(target, seeds[target], c)
+
+
+def reader_case(target: str, seed: Seed, c: dict) -> None:
+    """One fuzz case: ``c`` (drawn by hypothesis or ``relkit.random_reader_case``) mutates
+    the seed's files; the reader must read them or fail with its own error naming the file."""
     names = sorted(seed.files)
     files = dict(seed.files)
     pick = names[c["file"] % len(names)]
