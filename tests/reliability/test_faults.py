@@ -254,17 +254,18 @@ def _inject(monkeypatch, site: str) -> dict:
             return orig_fsync(fd)
 
         monkeypatch.setattr(os, "fsync", fsync)
-    elif site == "done.json":
-        orig_wt = Path.write_text
+    elif site == "done.json":  # written atomically (temp file, fsync, rename) since digests
+        orig_fsync = os.fsync
 
-        def write_text(self, *a, **k):
-            if state["armed"] and self.name == "done.json":
+        def fsync(fd):
+            name = os.readlink(f"/proc/self/fd/{fd}")
+            if state["armed"] and name.endswith("/done.json"):
                 state["hits"] += 1
-                orig_wt(self, "{")  # half of it
+                os.write(fd, b"{")  # what was on its way when the disk filled
                 raise _enospc()
-            return orig_wt(self, *a, **k)
+            return orig_fsync(fd)
 
-        monkeypatch.setattr(Path, "write_text", write_text)
+        monkeypatch.setattr(os, "fsync", fsync)
     else:
         raise AssertionError(site)
     return state
