@@ -34,6 +34,8 @@ MiB = 2**20
 MAX_DATA_BYTES = 8 * GiB
 # Configs, task files, model/tokenizer metadata and the JSON records a run writes for itself.
 MAX_CONFIG_BYTES = 16 * MiB
+# YAML (configs, task files: a few KB each): PyYAML's pure-Python scanner reads ~0.3 MB/s.
+MAX_YAML_BYTES = 512 * 2**10
 MAX_JSON_BYTES = 1 * GiB
 # JSON nesting deeper than this is refused in metadata (real files nest < 10 levels).
 MAX_JSON_DEPTH = 200
@@ -220,7 +222,7 @@ def read_json(
 def read_yaml(
     path: str | os.PathLike,
     *,
-    max_bytes: int = MAX_CONFIG_BYTES,
+    max_bytes: int = MAX_YAML_BYTES,
     error: type[XstiltsError] | None = None,
 ) -> Any:
     """A regular file as YAML (``xstilts.yamlio.load_yaml``: safe, no duplicate keys, no bombs)."""

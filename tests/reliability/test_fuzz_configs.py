@@ -245,7 +245,7 @@ BOMB = "\n".join(
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("target: xnli\nseeds: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        ("target: xnli\nseeds: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper than 100"),
         (
             "target: xnli\nphases:\n  intermediate: &p {max_steps: 3, batch_size: 8}\n"
             "  target: {<<: *p, max_length: 32}\n"

@@ -139,3 +139,37 @@ def test_out_holding_foreign_files_is_refused_unless_force(
     empty.mkdir()
     code, _, err = cli(monkeypatch, capsys, "run", str(cfg), "--out", str(empty), "--no-report")
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "target: xnli\nseeds: " + "[" * 1200 + "1" + "]" * 1200 + "\n",
+        "target: xnli\nx: " + "{a: " * 1200 + "1" + "}" * 1200 + "\n",
+        "target: xnli\nx:\n" + "".join(" " * i + "a:\n" for i in range(1, 300)),
+    ],
+)
+def test_deep_yaml_is_refused_before_pyyaml_spends_seconds(tmp_path: Path, text: str) -> None:
+    """A 2 KB config of nested brackets kept PyYAML's scanner busy for 3-12 s (found by
+    ``make fuzz`` as timeouts); now refused naming the file and line, in milliseconds."""
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"c\.yaml:\d+: invalid YAML: nested deeper than 100"):
+        load_config(p)
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_huge_row_in_the_typo_alignment_is_refused(tmp_path: Path) -> None:
+    """A 1 MB row made the twin alignment (difflib, quadratic) run for minutes."""
+    from xstilts.data.readers import read
+
+    (tmp_path / "xnli").mkdir()
+    (tmp_path / "xnli" / "test-de.tsv").write_text("a b c\td e f\tneutral\n")
+    noisy = tmp_path / "typos" / "test_de_typos_0.1.tsv"
+    noisy.parent.mkdir()
+    noisy.write_text("premise\thypothesis\tlabel\n" + "a" * 1_000_000 + "\td e f\t1\n")
+    t0 = time.perf_counter()
+    with pytest.raises(Exception, match=rf"{noisy}:2: line of 1,000,0\d\d characters"):
+        read("stickland_xnli", noisy, {"clean_dir": "../xnli"})
+    assert time.perf_counter() - t0 < 2.0

@@ -67,6 +67,16 @@ def _cached_pairs(cached: Path) -> list[tuple[str, str, str]] | None:
     return [tuple(p) for p in raw]  # type: ignore[misc]
 
 
+# XNLI rows are under 1,000 characters (402 at most in the shared data); the alignment compares
+# rows with difflib, quadratic in their length: a 1 MB line would keep it busy for minutes.
+MAX_ROW_CHARS = 20_000
+
+
+def _check_length(path: Path, line_no: int, line: str) -> None:
+    if len(line) > MAX_ROW_CHARS:
+        _fail(path, line_no, f"line of {len(line):,} characters (an XNLI row is < 1,000)")
+
+
 def _read_noisy(path: Path) -> list[tuple[str, str, str]]:
     lines = read_lines(path)
     if not lines or lines[0].split("\t") != ["premise", "hypothesis", "label"]:
@@ -76,6 +86,7 @@ def _read_noisy(path: Path) -> list[tuple[str, str, str]]:
         f = line.split("\t")
         if len(f) != 3:
             _fail(path, i, f"expected 3 tab-separated fields, found {len(f)}")
+        _check_length(path, i, line)
         if f[2].strip() not in ("0", "1", "2"):
             _fail(path, i, f"label {f[2]!r} is not 0, 1 or 2")
         rows.append((_unquote(f[0]), _unquote(f[1]), XNLI_LABELS[int(f[2])]))
@@ -88,6 +99,7 @@ def _read_clean(path: Path) -> list[tuple[str, str, str]]:
         f = line.split("\t")
         if len(f) != 3:
             _fail(path, i, f"expected 3 tab-separated fields, found {len(f)}")
+        _check_length(path, i, line)
         rows.append((f[0], f[1], f[2].strip()))
     return rows
 
