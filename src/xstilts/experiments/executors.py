@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.determinism import apply_from_env
+from xstilts.errors import DataError
 from xstilts.experiments.atomic import disk_errors, write_json
 from xstilts.experiments.plan import Plan
 from xstilts.experiments.results import ResultsStore
 from xstilts.experiments.steps import Step, StepContext, get_runner
 from xstilts.experiments.store import ArtifactStore, settle
+from xstilts.guardio import warn
 from xstilts.registry import Registry
 
 
@@ -112,7 +114,11 @@ def adopt_trained(plan: Plan, out_dir: Path, sources: list[Path]) -> list[str]:
             other = ArtifactStore(src)
             if not other.done(step.key):
                 continue
-            store.adopt(step.key, other)
+            try:
+                store.adopt(step.key, other)
+            except DataError as exc:  # damaged over there: try the next source, else train
+                warn(f"not reused: {exc.one_line()}")
+                continue
             adopted.append(step.key)
             break
     return adopted
