@@ -173,3 +173,15 @@ def test_huge_row_in_the_typo_alignment_is_refused(tmp_path: Path) -> None:
     with pytest.raises(Exception, match=rf"{noisy}:2: line of 1,000,0\d\d characters"):
         read("stickland_xnli", noisy, {"clean_dir": "../xnli"})
     assert time.perf_counter() - t0 < 2.0
+
+
+def test_model_name_too_long_for_a_path_is_one_line() -> None:
+    """Found by ``make fuzz`` (2 of 20,000 config cases): a 1 MB ``model:`` value was an
+    unhandled OSError (ENAMETOOLONG) from ``Path.is_dir``."""
+    from xstilts.experiments.plan import build_plan
+
+    cfg = parse_config({"target": "demo-sentiment", "model": "a" * 100_000})
+    with pytest.raises(ConfigError) as info:
+        build_plan(cfg)
+    line = info.value.one_line()
+    assert line.startswith("model: invalid model name or path") and len(line) < 300, line

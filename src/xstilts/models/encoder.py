@@ -61,7 +61,14 @@ def resolve_model(name: str | None, *, where: str = "model") -> EncoderRef:
         return EncoderRef(OFFLINE_EN_NAME, str(d), True, "mean", _dir_fingerprint(d))
     assert name is not None
     p = Path(name).expanduser()
-    if p.is_dir():
+    try:
+        is_dir = p.is_dir()
+    except (OSError, ValueError) as exc:  # a name too long for a path, a NUL byte
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(
+            f"invalid model name or path {name[:60]!r}...: {reason}", where=where
+        ) from None
+    if is_dir:
         if not (p / "config.json").exists():
             raise ConfigError(
                 f"{p} has no config.json: not a Hugging Face model directory", where=where
