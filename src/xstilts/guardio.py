@@ -21,6 +21,7 @@ import json
 import os
 import stat
 import sys
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -39,6 +40,9 @@ MAX_YAML_BYTES = 512 * 2**10
 MAX_JSON_BYTES = 1 * GiB
 # JSON nesting deeper than this is refused in metadata (real files nest < 10 levels).
 MAX_JSON_DEPTH = 200
+
+# Damaged artefacts of a run are moved here (under ``<out>/steps/``), never deleted.
+QUARANTINE = ".quarantine"
 
 _KINDS = {
     stat.S_IFIFO: "a named pipe (FIFO)",
@@ -293,3 +297,17 @@ def regular_files(directory: Path) -> list[Path]:
         except OSError:
             continue
     return out
+
+
+def set_aside(path: Path, problem: str, steps_root: Path) -> Path:
+    """Move one damaged file or directory (a training state) into ``steps/.quarantine/``.
+
+    Here rather than in ``experiments.store`` so that training, which must not import the
+    pipeline, sets a damaged state aside the same way a finished step is."""
+    qdir = steps_root / QUARANTINE
+    qdir.mkdir(parents=True, exist_ok=True)
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}"
+    dest = qdir / f"{path.parent.name}.{path.name}.{stamp}"
+    os.replace(path, dest)
+    warn(f"{path}: damaged ({problem}); moved to {dest}; computed again")
+    return dest

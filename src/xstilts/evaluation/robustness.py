@@ -26,9 +26,9 @@ import numpy as np
 
 from xstilts.data.readers import read_jsonl
 from xstilts.errors import DataError
-from xstilts.experiments.results import ResultRow, ResultsStore, read_rows
 from xstilts.guardio import warn
 from xstilts.perturb.metrics import mcnemar, paired_bootstrap
+from xstilts.rows import ResultRow, ResultsStore, read_rows
 
 COMPARE_METRICS = ("delta_vs_baseline", "delta_ci_low", "delta_ci_high", "mcnemar_p")
 BASELINE = "none"

@@ -18,8 +18,8 @@ from typing import Any
 
 from xstilts import guardio
 from xstilts.errors import DataError, SecurityError, XstiltsError
+from xstilts.guardio import QUARANTINE, set_aside  # noqa: F401  (set_aside: re-exported)
 
-QUARANTINE = ".quarantine"
 _DONE_TYPES: dict[str, type | tuple[type, ...]] = {
     "kind": str,
     "label": str,
@@ -142,17 +142,6 @@ class ArtifactStore:
             "; the step runs again"
         )
         return dest
-
-
-def set_aside(path: Path, problem: str, steps_root: Path) -> Path:
-    """Move one damaged file or directory (a training state) into ``steps/.quarantine/``."""
-    qdir = steps_root / QUARANTINE
-    qdir.mkdir(parents=True, exist_ok=True)
-    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}"
-    dest = qdir / f"{path.parent.name}.{path.name}.{stamp}"
-    os.replace(path, dest)
-    guardio.warn(f"{path}: damaged ({problem}); moved to {dest}; computed again")
-    return dest
 
 
 def settle(out_dir: str | Path, key: str) -> bool:
