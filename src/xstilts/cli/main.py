@@ -382,6 +382,50 @@ def demo(
 
 
 @app.command()
+def export(
+    out_dir: Annotated[Path, typer.Argument(help="Output directory of a run.")],
+    to: Annotated[Path, typer.Option("--to", help="Directory to write the model to.")],
+    model: Annotated[str | None, typer.Option(help="Model label (as in results).")] = None,
+    intermediate: Annotated[
+        str | None, typer.Option(help="Intermediate set-up label; `none`: the baseline.")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Target task; `none`: the intermediate checkpoint.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed.")] = None,
+    step: Annotated[str | None, typer.Option(help="Step key of the training (train-...).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty --to.")] = False,
+    push_to_hub: Annotated[
+        str | None, typer.Option("--push-to-hub", help="Also upload to this hub repo (user/name).")
+    ] = None,
+    private: Annotated[bool, typer.Option(help="Create the hub repo private.")] = False,
+) -> None:
+    """Export a trained checkpoint as a transformers directory (weights, tokenizer, model card)."""
+    from xstilts.export import export_checkpoint
+    from xstilts.export import push_to_hub as push
+
+    res = export_checkpoint(
+        out_dir,
+        to,
+        step=step,
+        model=model,
+        intermediate=intermediate,
+        target=target,
+        seed=seed,
+        overwrite=overwrite,
+    )
+    check = (
+        f"; logits equal to xstilts' within {res.max_diff:.1e}" if res.max_diff is not None else ""
+    )
+    out.print(f"exported {res.key} as {res.auto_class} -> {res.path}{check}", soft_wrap=True)
+    if res.note:
+        out.print(f"[yellow]note:[/] {escape(res.note)}", soft_wrap=True)
+    if push_to_hub:
+        push(res.path, push_to_hub, private=private)
+        out.print(f"pushed to {push_to_hub}")
+
+
+@app.command()
 def perturb(
     text: Annotated[str | None, typer.Argument(help="Text to perturb (or use --file).")] = None,
     name: Annotated[str, typer.Option("--name", "-p", help="Perturbation name.")] = "char_swap",

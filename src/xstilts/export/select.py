@@ -1,0 +1,110 @@
+"""Finding a trained checkpoint in an output directory by its labels or its step key."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xstilts.errors import ConfigError
+from xstilts.experiments.store import ArtifactStore
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A finished training step and the labels results show for it."""
+
+    key: str
+    model: str
+    intermediate: str  # the set-up label; ``none`` for the baseline
+    target: str  # ``none`` for an intermediate checkpoint
+    seed: int
+    role: str  # intermediate | target
+
+    def flags(self) -> str:
+        return (
+            f"--model {self.model} --intermediate {self.intermediate} "
+            f"--target {self.target} --seed {self.seed} (--step {self.key})"
+        )
+
+
+def _metas(out_dir: Path) -> dict[str, dict[str, Any]]:
+    root = Path(out_dir) / "steps"
+    out = {}
+    for done in sorted(root.glob("*/done.json")):
+        try:
+            out[done.parent.name] = json.loads(done.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def candidates(out_dir: str | Path) -> list[Candidate]:
+    """Every finished training step, labelled like its result rows (evaluations name the set-up)."""
+    metas = _metas(Path(out_dir))
+    setup_of: dict[str, str] = {}  # checkpoint key -> set-up label, from the steps that use it
+    for m in metas.values():
+        labels = (m.get("params") or {}).get("labels") or {}
+        ck = (m.get("deps") or {}).get("checkpoint")
+        if ck and "intermediate" in labels:
+            setup_of.setdefault(ck, str(labels["intermediate"]))
+    out = []
+    for key, m in metas.items():
+        if m.get("kind") != "train":
+            continue
+        p = m.get("params") or {}
+        tasks = list(p.get("tasks") or [])
+        role = p.get("role", "target")
+        if role == "intermediate":
+            inter, target = "+".join(tasks), "none"
+        else:
+            init = (m.get("deps") or {}).get("init")
+            derived = "+".join((metas.get(init, {}).get("params") or {}).get("tasks") or [])
+            inter = setup_of.get(key) or (derived if init else "none") or "none"
+            target = tasks[0] if tasks else "none"
+        model = str((p.get("model") or {}).get("name", ""))
+        out.append(Candidate(key, model, inter, target, int(p.get("seed", 0)), role))
+    return sorted(out, key=lambda c: (c.model, c.intermediate, c.target, c.seed, c.key))
+
+
+def _model_matches(asked: str, name: str) -> bool:
+    return asked == name or name.endswith(asked) or Path(name).name == asked
+
+
+def select(
+    out_dir: str | Path,
+    *,
+    step: str | None = None,
+    model: str | None = None,
+    intermediate: str | None = None,
+    target: str | None = None,
+    seed: int | None = None,
+) -> Candidate:
+    """The one checkpoint the labels (or the key) name; otherwise an error listing candidates."""
+    out_dir = Path(out_dir)
+    if not (out_dir / "steps").is_dir():
+        raise ConfigError("not an xstilts output directory (no steps/)", where=str(out_dir))
+    found = candidates(out_dir)
+    if not found:
+        raise ConfigError("no finished training step to export", where=str(out_dir))
+    if step is not None:
+        ArtifactStore(out_dir).path(step)  # a key that escapes the output dir is refused
+        hits = [c for c in found if c.key == step]
+    else:
+        hits = [
+            c
+            for c in found
+            if (model is None or _model_matches(model, c.model))
+            and (intermediate is None or c.intermediate == intermediate)
+            and (target is None or c.target == target)
+            and (seed is None or c.seed == seed)
+        ]
+    if len(hits) == 1:
+        return hits[0]
+    shown = hits or found
+    listing = "; ".join(c.flags() for c in shown[:12]) + (
+        f"; and {len(shown) - 12} more" if len(shown) > 12 else ""
+    )
+    what = "matches several checkpoints" if hits else "matches no checkpoint"
+    raise ConfigError(f"{what}; candidates: {listing}", where="export")
