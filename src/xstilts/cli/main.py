@@ -183,7 +183,7 @@ def _execute(
     track: str | None = None,
     ray_cpus: int | None = None,
 ) -> None:
-    from xstilts.experiments.atomic import write_text
+    from xstilts.api import prepare_out
     from xstilts.experiments.executors import EXECUTORS
     from xstilts.experiments.results import ResultsStore
     from xstilts.experiments.tracking import make_tracker
@@ -194,8 +194,7 @@ def _execute(
         ex = ex_cls()
     else:
         ex = ex_cls({"address": ray_address, "num_cpus": ray_cpus})
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_text(out_dir / "config.yaml", config_text)
+    prepare_out(out_dir, p, config_text)  # config.yaml and, for a sweep, sweep.json
     summ = p.summary()
     out.print(f"[bold]{cfg.name}[/]: {summ['steps']} steps -> {out_dir}")
     if tracker is not None:
@@ -293,14 +292,10 @@ class _progress:
 
 
 def _report(out_dir: Path, report_dir: Path | None = None, answer: Path | None = None) -> None:
-    from xstilts.report.build import write_report
-    from xstilts.tasks.registry import all_tasks
+    from xstilts.api import write_full_report
 
-    main_metric = {t.name: t.main_metric for t in all_tasks().values()}
-    from xstilts.evaluation.robustness import write_comparisons
-
-    write_comparisons(out_dir)  # paired tests vs the baseline from the saved predictions
-    paths = write_report(out_dir, report_dir, main_metric=main_metric, answer=answer)
+    # paired tests vs the baseline from the saved predictions, then the report
+    paths = write_full_report(out_dir, report_dir, answer=answer)
     for name in ("report.md", "report.html"):
         if name in paths:
             out.print(f"  report: {paths[name]}")

@@ -121,6 +121,8 @@ class ExperimentConfig(Strict):
     trust_remote_code: bool = False
     allow_pickle: bool = False
     cache_features: bool = True
+    # dotted config path -> values, crossed with the grid (see experiments/sweep.py)
+    sweep: dict[str, list[Any]] = Field(default_factory=dict)
 
     @field_validator("seeds")
     @classmethod
@@ -166,7 +168,9 @@ class ExperimentConfig(Strict):
             raise ConfigError(pydantic_message(exc), where=f"task_overrides.{task}") from None
 
     def digest(self) -> str:
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        # without a sweep the dump (and so the hash) is what it was before sweeps existed
+        data = self.model_dump(mode="json", exclude=set() if self.sweep else {"sweep"})
+        blob = json.dumps(data, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -188,6 +192,12 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
 
 def parse_config(data: dict[str, Any], *, where: str = "config") -> ExperimentConfig:
     try:
-        return ExperimentConfig.model_validate(data)
+        cfg = ExperimentConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(pydantic_message(exc), where=where) from None
+    if cfg.sweep:
+        from xstilts.experiments.sweep import check_sweep, points
+
+        check_sweep(cfg.sweep)
+        points(cfg)  # every value validated now: errors name sweep.<path>
+    return cfg

@@ -29,6 +29,7 @@ class Plan:
     steps: dict[str, Step] = field(default_factory=dict)  # key -> step, in insertion (topo) order
     requested: int = 0  # steps asked for before de-duplication
     asked: Counter = field(default_factory=Counter)  # key -> times asked (>1: shared)
+    sweep: dict[str, Any] | None = None  # a sweep's points and their steps (experiments/sweep.py)
 
     def add(self, step: Step) -> str:
         self.requested += 1
@@ -132,6 +133,10 @@ def targets_of(cfg: ExperimentConfig) -> list[str]:
 
 
 def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
+    if cfg.sweep:
+        from xstilts.experiments.sweep import build_sweep_plan
+
+        return build_sweep_plan(cfg, data_dir=data_dir)
     plan = Plan()
     ddir = data_root(data_dir or cfg.data_dir)
     common = {

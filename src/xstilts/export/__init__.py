@@ -21,3 +21,7 @@ __all__ = [
     "push_to_hub",
     "select",
 ]
+
+from xstilts.api import callable_package  # noqa: E402
+
+callable_package(__name__, "export")  # ``xstilts.export(...)`` is the API function

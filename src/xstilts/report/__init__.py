@@ -33,3 +33,7 @@ __all__ = [
     "write_report",
     "write_report_frame",
 ]
+
+from xstilts.api import callable_package  # noqa: E402
+
+callable_package(__name__, "report")  # ``xstilts.report(...)`` is the API function

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from markdown_it import MarkdownIt
 
-from xstilts.experiments.results import ResultsStore
+from xstilts.experiments.sweep import sweep_frame
 from xstilts.report import data as D
 from xstilts.report import plots as P
 from xstilts.report.effects import alignment_effects, effect_tables, grouped_gap_table
@@ -71,7 +71,7 @@ def write_report(
     """
     out_dir = Path(out_dir)
     rdir = Path(report_dir) if report_dir is not None else out_dir / "report"
-    df = ResultsStore(out_dir).frame()
+    df = sweep_frame(out_dir)  # the result rows, swept values as columns for a sweep
     return write_report_frame(
         df,
         rdir,
@@ -120,6 +120,10 @@ def build_sections(
     source: str = "",
 ) -> list[Section]:
     """All result sections; tables and plots are written as they are built."""
+    from xstilts.report.sweep import fold, sweep_section
+
+    sweep = sweep_section(df, rdir, written, main_metric)  # None unless the run is a sweep
+    df = fold(df)  # a sweep: each point scoped like a model
     d = D.prepare(df)
     if d.empty:
         return [
@@ -247,7 +251,9 @@ def build_sections(
                 align.blocks.append(Block("figure", cka, f"CKA per layer and language{label}"))
 
     summary.blocks[0].value.extend(headline)
-    return [s for s in (summary, main, agg, perlang, robust, effects, align) if s.blocks]
+    return [
+        s for s in (summary, sweep, main, agg, perlang, robust, effects, align) if s and s.blocks
+    ]
 
 
 def answer_section(markdown: str) -> Section:

@@ -280,3 +280,39 @@ def cka_by_language(df: pd.DataFrame, path: Path, *, model: str | None = None) -
         ax.set_visible(False)
     axes[0].legend(fontsize=8, frameon=False, title="language")
     return _save(fig, path)
+
+
+def scaling(scores: pd.DataFrame, path: str, name: str, out: Path) -> Path | None:
+    """Score against a numeric swept value: a panel per target, a line per set-up (mean ± std
+    over seeds), the baseline dashed; log x when the values span a factor of 10 or more."""
+    if scores.empty:
+        return None
+    targets = sorted(scores["target"].unique())
+    fig = _figure(max(4.2, 3.8 * len(targets) + 0.6), 3.3)
+    axes = np.atleast_1d(_axes(fig, 1, len(targets), squeeze=False)[0])
+    for ax, target in zip(axes, targets, strict=True):
+        g = scores[scores["target"] == target]
+        setups = D.order_intermediates(g["intermediate"].unique())
+        for k, (model, inter) in enumerate(
+            (m, i) for m in sorted(g["model"].unique()) for i in setups
+        ):
+            s = g[(g["model"] == model) & (g["intermediate"] == inter)]
+            if s.empty:
+                continue
+            st = s.groupby(path)["value"].agg(["mean", "std"]).sort_index()
+            xs = st.index.to_numpy(dtype=float)
+            ys = 100 * st["mean"].to_numpy()
+            sd = 100 * np.nan_to_num(st["std"].to_numpy())
+            label = D.row_label(model, inter, g["model"].nunique() > 1)
+            base = inter == D.BASELINE
+            color = PALETTE[0] if base else PALETTE[1 + k % (len(PALETTE) - 1)]
+            ax.plot(xs, ys, marker="o", ms=4, color=color, ls="--" if base else "-", label=label)
+            ax.fill_between(xs, ys - sd, ys + sd, color=color, alpha=0.15, linewidth=0)
+        vals = g[path].astype(float)
+        if (vals > 0).all() and vals.max() / vals.min() >= 10:
+            ax.set_xscale("log")
+        ax.set_title(f"{target} ({g['metric'].iloc[0]})", fontsize=9)
+        ax.set_xlabel(name)
+        ax.set_ylabel("non-English avg ×100")
+    axes[0].legend(fontsize=8, frameon=False)
+    return _save(fig, out)

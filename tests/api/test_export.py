@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from apikit import tiny_phase
 from safetensors.torch import load_file
 
 from xstilts.errors import ConfigError
@@ -28,29 +28,8 @@ from xstilts.export import candidates, export_checkpoint, push_to_hub, select
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory, offline_encoder: Path) -> Path:
-    from transformers import BertConfig, BertModel
-
-    d = tmp_path_factory.mktemp("tiny-bert")
-    torch.manual_seed(0)
-    cfg = BertConfig(
-        vocab_size=250037, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128,
-    )  # fmt: skip
-    BertModel(cfg, add_pooling_layer=False).save_pretrained(d, safe_serialization=True)
-    for f in offline_encoder.glob("tokenizer*"):
-        shutil.copy(f, d / f.name)
-    for f in offline_encoder.glob("special_tokens_map.json"):
-        shutil.copy(f, d / f.name)
-    return d
-
-
-@pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, tiny_model: Path, shared_data: Path) -> Path:
-    phase = {
-        "learning_rate": 1e-3, "max_steps": 3, "batch_size": 4, "max_length": 32,
-        "max_examples": 16, "warmup": 0.0, "freeze_embeddings": True, "select_best": False,
-    }  # fmt: skip
+    phase = tiny_phase()
     cfg = parse_config(
         {
             "name": "export",
