@@ -85,3 +85,11 @@ def test_import_is_cheap():
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "[]"
+
+
+def test_export_in_a_sweep_names_the_swept_value_of_each_candidate(sweep_run, tmp_path):
+    out, _ = sweep_run
+    with pytest.raises(ConfigError, match="matches several checkpoints") as exc:
+        xstilts.export(out, tmp_path / "m", intermediate="demo-nli", target="none")
+    msg = str(exc.value)
+    assert all(f"[max_examples={v}]" in msg for v in (4, 8, 16))

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-INPUT_SET_NAMES = ("tatoeba", "bucc2018", "xnli", "pawsx", "xquad")
+INPUT_SET_NAMES = ("tatoeba", "bucc2018", "xnli", "pawsx", "xquad", "demo")
 METRIC_GROUPS = ("retrieval", "geometry", "cka", "lang_id")
 CHECKPOINT_KINDS = ("pretrained", "intermediate", "target")
 

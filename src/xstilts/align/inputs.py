@@ -8,6 +8,8 @@ the English side.
   English sentence has exactly one translation.
 * ``xquad``: the paragraphs (contexts), which are in the same order in every language.
 * ``bucc2018``: a mining corpus (two unaligned sides and gold pairs), kept separately.
+* ``demo``: the shipped demo sentiment test files (row i is the same review in every language),
+  so the offline demo probes alignment without a data directory.
 """
 
 from __future__ import annotations
@@ -155,6 +157,27 @@ def _load_task_set(task: str, lang: str, data_dir: Path | None, max_n: int | Non
     return _cut(ParallelSet(task, lang, "dev", s, t, i, fp), max_n)
 
 
+def load_demo(lang: str, data_dir: Path | None, max_n: int | None) -> ParallelSet:
+    """The shipped ``demo-sentiment`` test files: row-parallel, no data directory needed."""
+    from xstilts.data.readers import read
+
+    src_p, tgt_p = _demo_files(lang)
+    if not src_p.exists():
+        raise ConfigError(f"no demo test file for language {lang!r}", where="alignment")
+    src, tgt = (
+        [r["text_a"] for r in read("tsv_header", p, {"column_map": {"text_a": "text"}})]
+        for p in (src_p, tgt_p)
+    )
+    s, t, i = _dedupe(src, tgt, [f"demo-{lang}-{x}" for x in range(len(src))])
+    return _cut(ParallelSet("demo", lang, "test", s, t, i, _fp(src_p, tgt_p)), max_n)
+
+
+def _demo_files(lang: str) -> tuple[Path, Path]:
+    from xstilts.data.sources import DEMO_DIR
+
+    return DEMO_DIR / "sentiment" / f"test-{lang}.tsv", DEMO_DIR / "sentiment" / "test-en.tsv"
+
+
 def load_xnli(lang: str, data_dir: Path | None, max_n: int | None) -> ParallelSet:
     return _load_task_set("xnli", lang, data_dir, max_n)
 
@@ -226,6 +249,7 @@ LOADERS: dict[str, Callable[[str, Path | None, int | None], ParallelSet]] = {
     "xnli": load_xnli,
     "pawsx": load_pawsx,
     "xquad": load_xquad,
+    "demo": load_demo,
 }
 DEFAULT_LANGS: dict[str, list[str]] = {
     "tatoeba": sorted(TATOEBA_CODES),
@@ -233,11 +257,14 @@ DEFAULT_LANGS: dict[str, list[str]] = {
     "pawsx": PAWSX_LANGS,
     "xquad": XQUAD_LANGS,
     "bucc2018": BUCC_LANGS,
+    "demo": ["ar", "de", "es", "fr", "hi", "ru", "sw", "zh"],
 }
 
 
 def input_files(name: str, lang: str, data_dir: Path | None) -> list[Path]:
     """The files (input set, language) reads; all must exist for it to be available."""
+    if name == "demo":
+        return list(_demo_files(lang))
     if data_dir is None:
         return []
     d = Path(data_dir)

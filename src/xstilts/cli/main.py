@@ -182,11 +182,13 @@ def _execute(
     config_text: str,
     track: str | None = None,
     ray_cpus: int | None = None,
+    summary: bool = True,
 ) -> None:
     from xstilts.api import prepare_out
     from xstilts.experiments.executors import EXECUTORS
     from xstilts.experiments.results import ResultsStore
     from xstilts.experiments.tracking import make_tracker
+    from xstilts.report.build import count_line
 
     tracker = make_tracker(track)  # fails before anything runs when the package is missing
     ex_cls = EXECUTORS.get(executor, where="--executor").obj
@@ -223,9 +225,10 @@ def _execute(
     rows = ResultsStore(out_dir).frame()
     out.print(
         f"\n{len(result.ran)} steps ran, {len(result.cached)} reused from cache; "
-        f"{len(rows)} result rows in {out_dir / 'results'}"
+        f"{count_line(rows)} in {out_dir / 'results'}"
     )
-    _print_summary(rows)
+    if summary:
+        _print_summary(rows)
 
 
 def _print_summary(df) -> None:
@@ -366,14 +369,36 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out")] = Path("runs/demo"),
     data_dir: DataDir = None,
 ) -> None:
-    """Offline demo: intermediate task, target, zero-shot evaluation, baseline and report."""
-    from xstilts.experiments.demo import demo_config
+    """Offline demo of the three questions: transfer Δ after an intermediate task, robustness
+    (a perturbation and an attack) and alignment per layer; then the report."""
+    from xstilts.experiments.demo import demo_config, summary_tables
     from xstilts.experiments.plan import build_plan
 
     cfg, text = demo_config(data_dir)
     p = build_plan(cfg, data_dir=data_dir)
-    _execute(cfg, p, out_dir, "local", None, config_text=text)
+    _execute(cfg, p, out_dir, "local", None, config_text=text, summary=False)
     _report(out_dir)
+    for t in summary_tables(out_dir):  # the report's own tables: console and report agree
+        _print_report_table(t)
+    from xstilts.experiments.sweep import sweep_frame
+    from xstilts.report.build import count_line
+
+    out.print(f"The report counts {count_line(sweep_frame(out_dir))}.")
+
+
+def _print_report_table(t) -> None:
+    """A report ``Table`` (``xstilts.report.table``) on the console, cells as the report shows them."""
+    from rich.table import Table
+
+    table = Table(title=t.title, title_justify="left")
+    table.add_column(t.corner)
+    for c in t.columns:
+        table.add_column(c, justify="right")
+    for r in t.rows:
+        table.add_row(
+            r.label, *[c.text + c.mark for c in r.cells], end_section=r.kind == "baseline"
+        )
+    out.print(table)
 
 
 @app.command()

@@ -21,11 +21,13 @@ class Candidate:
     target: str  # ``none`` for an intermediate checkpoint
     seed: int
     role: str  # intermediate | target
+    sweep: str = ""  # the swept values it depends on (``max_examples=500``), for a sweep's steps
 
     def flags(self) -> str:
+        point = f" [{self.sweep}]" if self.sweep else ""
         return (
             f"--model {self.model} --intermediate {self.intermediate} "
-            f"--target {self.target} --seed {self.seed} (--step {self.key})"
+            f"--target {self.target} --seed {self.seed}{point} (--step {self.key})"
         )
 
 
@@ -49,6 +51,7 @@ def candidates(out_dir: str | Path) -> list[Candidate]:
         ck = (m.get("deps") or {}).get("checkpoint")
         if ck and "intermediate" in labels:
             setup_of.setdefault(ck, str(labels["intermediate"]))
+    points = _sweep_labels(Path(out_dir))
     out = []
     for key, m in metas.items():
         if m.get("kind") != "train":
@@ -64,8 +67,27 @@ def candidates(out_dir: str | Path) -> list[Candidate]:
             inter = setup_of.get(key) or (derived if init else "none") or "none"
             target = tasks[0] if tasks else "none"
         model = str((p.get("model") or {}).get("name", ""))
-        out.append(Candidate(key, model, inter, target, int(p.get("seed", 0)), role))
+        seed = int(p.get("seed", 0))
+        out.append(Candidate(key, model, inter, target, seed, role, points.get(key, "")))
     return sorted(out, key=lambda c: (c.model, c.intermediate, c.target, c.seed, c.key))
+
+
+def _sweep_labels(out_dir: Path) -> dict[str, str]:
+    """Step key -> the swept values it depends on (steps every point shares get none)."""
+    from xstilts.experiments.sweep import point_label, read_index, short_names
+
+    index = read_index(out_dir)
+    if not index:
+        return {}
+    names, pts = short_names(index["paths"]), index["points"]
+    out = {}
+    for key, idx in index["steps"].items():
+        if len(idx) < len(pts):
+            common = {
+                p: pts[idx[0]][p] for p in index["paths"] if len({str(pts[i][p]) for i in idx}) == 1
+            }
+            out[key] = point_label(common, names)
+    return out
 
 
 def _model_matches(asked: str, name: str) -> bool:

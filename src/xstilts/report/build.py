@@ -143,7 +143,9 @@ def build_sections(
             written[f"plots/{name}.png"] = p
         return p
 
-    summary = Section("summary", "Summary", [Block("bullets", _summary_lines(d, source))])
+    summary = Section(
+        "summary", "Summary", [Block("bullets", _summary_lines(d, source, count_line(df)))]
+    )
     main = Section("main", "Main results")
     agg = Section("aggregate", "Aggregate")
     perlang = Section("languages", "Per-language results")
@@ -261,7 +263,20 @@ def answer_section(markdown: str) -> Section:
     return Section("answer", "Answer", [Block("markdown", markdown.strip())])
 
 
-def _summary_lines(d: pd.DataFrame, source: str) -> list[str]:
+def count_line(df: pd.DataFrame) -> str:
+    """How many rows a results frame holds, as the console and the report both say it: rows the
+    steps measured, then the paired comparisons the report adds (``compare-*`` steps)."""
+    step = df["step"].astype(str) if "step" in df.columns else pd.Series([], dtype=str)
+    k = int(step.str.startswith("compare-").sum())
+    line = f"{len(df) - k} result rows"
+    if k:
+        line += f" and {k} paired comparisons with the baseline"
+    if df.attrs.get("sweep_paths"):
+        line += " (a row that several sweep values share counted once per value)"
+    return line
+
+
+def _summary_lines(d: pd.DataFrame, source: str, counted: str = "") -> list[str]:
     rows = D.task_rows(d)
     inter = [i for i in D.order_intermediates(d["intermediate"].unique()) if i != D.BASELINE]
     targets = sorted(set(rows.loc[rows["kind"] == "clean", "task"]))
@@ -269,7 +284,7 @@ def _summary_lines(d: pd.DataFrame, source: str) -> list[str]:
     seeds = sorted(d["seed"].unique())
     n_runs = d["run_id"].nunique()
     lines = [
-        f"{len(d)} results from {n_runs} run{'s' * (n_runs != 1)}"
+        f"{counted or f'{len(d)} results'} from {n_runs} run{'s' * (n_runs != 1)}"
         + (f" in {source}" if source else "")
         + ".",
         "Model" + ("s" * (d["model"].nunique() > 1)) + ": " + ", ".join(D.models(d)) + ".",

@@ -64,9 +64,11 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def heatmap(paper: Table, path: Path) -> Path | None:
-    """Intermediate task × target Δ (points), diverging colours centred on zero, annotated."""
+    """Intermediate task × target Δ (points), diverging colours centred on zero, annotated.
+
+    None for a single cell: one number reads better in the table than as a coloured square."""
     rows = [r for r in paper.rows if r.kind != "baseline"]
-    if not rows or not paper.columns:
+    if not rows or not paper.columns or len(rows) * len(paper.columns) < 2:
         return None
     mat = np.array(
         [[c.mean if not c.empty else np.nan for c in r.cells] for r in rows], dtype=float
@@ -74,7 +76,8 @@ def heatmap(paper: Table, path: Path) -> Path | None:
     if np.all(np.isnan(mat)):
         return None
     lim = float(np.nanmax(np.abs(mat))) or 1.0
-    fig = _figure(1.6 + 1.05 * len(paper.columns), 1.2 + 0.5 * len(rows))
+    label_w = 0.07 * max(len(r.label) for r in rows)  # inches for the row labels
+    fig = _figure(max(4.6, 1.6 + label_w + 1.05 * len(paper.columns)), 1.4 + 0.5 * len(rows))
     ax = _axes(fig)
     im = ax.imshow(np.ma.masked_invalid(mat), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
     ax.grid(False)
@@ -99,7 +102,7 @@ def heatmap(paper: Table, path: Path) -> Path | None:
                 fontweight="bold" if c.bold else "normal",
             )
     fig.colorbar(im, ax=ax, label="Δ vs. baseline (points)", shrink=0.9)
-    ax.set_title("Δ vs. baseline on the non-English average")
+    ax.set_title("Δ vs. baseline, non-English average", fontsize=9)
     return _save(fig, path)
 
 
