@@ -19,6 +19,8 @@ def test_demo_plans_all_three_questions():
     plan = build_plan(cfg)
     kinds = plan.counts()
     assert kinds["train"] == 6 and kinds["attack"] == 4 and kinds["align"] == 2
+    attack = next(s for s in plan.steps.values() if s.kind == "attack")
+    assert len(attack.params["languages"]) == 9  # the clean average's languages, and English
     perturbed = [s for s in plan.steps.values() if s.params.get("perturbation")]
     assert len(perturbed) == 4 and kinds["evaluate"] == 8
     align = next(s for s in plan.steps.values() if s.kind == "align")

@@ -390,7 +390,8 @@ def _print_report_table(t) -> None:
     """A report ``Table`` (``xstilts.report.table``) on the console, cells as the report shows them."""
     from rich.table import Table
 
-    table = Table(title=t.title, title_justify="left")
+    out.print(f"\n[bold]{escape(t.title)}[/]", soft_wrap=True)
+    table = Table()
     table.add_column(t.corner)
     for c in t.columns:
         table.add_column(c, justify="right")

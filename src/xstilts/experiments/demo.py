@@ -35,13 +35,12 @@ phases:
   target: {learning_rate: 5.0e-5, epochs: 3, batch_size: 16, max_length: 64,
            freeze_embeddings: true}
 evaluation: {split: test}
-# Robustness: every test language with 20% of words' letters swapped, and a greedy word-level
-# attack (60 queries per review) on 30 reviews in three scripts.
+# Robustness: every test language with letters swapped in 20% of words, and a greedy word-level
+# attack (at most 60 queries per review) on the first 12 reviews of every test language.
 perturbations:
   - {name: char_swap, params: {rate: 0.2}}
 attacks:
-  - {name: greedy, params: {query_budget: 60, candidates_per_word: 3}, languages: [de, ru, hi],
-     max_examples: 30}
+  - {name: greedy, params: {query_budget: 60, candidates_per_word: 3}, max_examples: 12}
 # Alignment per layer of the pretrained encoder and of the intermediate checkpoint, on the
 # parallel sentiment test rows (English vs. each language).
 alignment: {inputs: [demo], checkpoints: [pretrained, intermediate], metrics: [retrieval, cka],
@@ -83,7 +82,12 @@ def summary_tables(out_dir: str | Path) -> list[Table]:
 
     from xstilts.experiments.sweep import sweep_frame
     from xstilts.report import data as D
-    from xstilts.report.tables import alignment_curves, paper_table, robustness_table
+    from xstilts.report.tables import (
+        alignment_curves,
+        attack_table,
+        paper_table,
+        robustness_table,
+    )
     from xstilts.tasks.registry import all_tasks
 
     df = sweep_frame(out_dir)
@@ -92,8 +96,11 @@ def summary_tables(out_dir: str | Path) -> list[Table]:
     d = D.prepare(df)
     rows = D.task_rows(d)
     for target in D.resolve_main_metrics(rows, main_metric):
-        if rows.loc[rows["task"] == target, "kind"].isin(["perturbed", "attack"]).any():
+        kinds = rows.loc[rows["task"] == target, "kind"]
+        if kinds.isin(["perturbed", "attack"]).any():
             out.append(robustness_table(df, target, main_metric))
+        if (kinds == "attack").any():
+            out.append(attack_table(df, target))
     curves = alignment_curves(df)
     for metric, g in curves.groupby("metric", sort=True):
         cks = list(dict.fromkeys(g["checkpoint"]))

@@ -63,6 +63,14 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
+def _layer_axes(ax) -> None:
+    """Whole layers on x; y values as they are (no ``1e-5 + 99.99`` offset for flat curves)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+
+
 def heatmap(paper: Table, path: Path) -> Path | None:
     """Intermediate task × target Δ (points), diverging colours centred on zero, annotated.
 
@@ -222,6 +230,7 @@ def alignment_layers(curves: pd.DataFrame, best: pd.DataFrame, path: Path) -> Pa
                 )
         better = "lower is better" if met in D.LOWER_IS_BETTER else "higher is better"
         ax.set_title(f"{met} ({better})")
+        _layer_axes(ax)
         ax.set_xlabel("layer")
         ax.set_ylabel(met + (" ×100" if sc == 100 else ""))
     for ax in axes[len(metrics) :]:
@@ -276,7 +285,8 @@ def cka_by_language(df: pd.DataFrame, path: Path, *, model: str | None = None) -
                 label=lang,
                 color=PALETTE[(k + 1) % len(PALETTE)],
             )
-        ax.set_title(ck)
+        ax.set_title(ck, fontsize=9)
+        _layer_axes(ax)
         ax.set_xlabel("layer")
         ax.set_ylabel("CKA ×100")
     for ax in axes[len(cks) :]:
