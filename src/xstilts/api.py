@@ -8,6 +8,7 @@ notebook can continue each other's work.
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 from collections.abc import Mapping
@@ -35,7 +36,8 @@ def load(config: str | Path | Mapping[str, Any] | ExperimentConfig) -> tuple[Exp
         data = config.model_dump(mode="json", exclude_defaults=True)
         return config, yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     if isinstance(config, Mapping):
-        data = yaml.safe_load(yaml.safe_dump(dict(config)))  # a deep copy that YAML can hold
+        # a deep copy as plain data (paths become strings), as the YAML file would hold it
+        data = json.loads(json.dumps(dict(config), default=str))
         return parse_config(data), yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     if isinstance(config, str | Path):
         return load_config(config), Path(config).read_text(encoding="utf-8")

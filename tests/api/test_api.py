@@ -33,7 +33,7 @@ def _config(model: Path) -> dict:
 @pytest.fixture(scope="module")
 def sweep_run(tmp_path_factory, tiny_model):
     out = tmp_path_factory.mktemp("api") / "run"
-    summary = xstilts.run(_config(tiny_model), out=out)
+    summary = xstilts.run(_config(tiny_model), out=out, report=False)  # the test below reports
     return out, summary
 
 
@@ -71,7 +71,9 @@ def test_config_forms_and_errors(tmp_path, tiny_model):
     from xstilts.experiments.config import parse_config
 
     cfg = parse_config(_config(tiny_model))
-    assert set(xstilts.plan(cfg).steps) == set(xstilts.plan(_config(tiny_model)).steps)
+    keys = set(xstilts.plan(_config(tiny_model)).steps)
+    assert set(xstilts.plan(cfg).steps) == keys
+    assert set(xstilts.plan({**_config(tiny_model), "model": tiny_model}).steps) == keys  # a Path
     with pytest.raises(ConfigError, match="config file not found"):
         xstilts.plan(tmp_path / "missing.yaml")
     with pytest.raises(ConfigError, match="no results here"):

@@ -422,9 +422,11 @@ def export(
     private: Annotated[bool, typer.Option(help="Create the hub repo private.")] = False,
 ) -> None:
     """Export a trained checkpoint as a transformers directory (weights, tokenizer, model card)."""
-    from xstilts.export import export_checkpoint
     from xstilts.export import push_to_hub as push
+    from xstilts.export import select
+    from xstilts.export.core import export_checkpoint
 
+    select(out_dir, step=step, model=model, intermediate=intermediate, target=target, seed=seed)
     res = export_checkpoint(
         out_dir,
         to,

@@ -10,8 +10,22 @@ logits, and writes safetensors weights, the tokenizer and a model card.
 
 from __future__ import annotations
 
-from xstilts.export.core import ExportResult, export_checkpoint, push_to_hub
+from typing import TYPE_CHECKING, Any
+
 from xstilts.export.select import Candidate, candidates, select
+
+if TYPE_CHECKING:
+    from xstilts.export.core import ExportResult, export_checkpoint, push_to_hub
+
+
+def __getattr__(name: str) -> Any:
+    """The exporter (torch, transformers) loads on first use: choosing a checkpoint does not."""
+    if name in ("ExportResult", "export_checkpoint", "push_to_hub"):
+        from xstilts.export import core
+
+        return getattr(core, name)
+    raise AttributeError(f"module 'xstilts.export' has no attribute {name!r}")
+
 
 __all__ = [
     "Candidate",
