@@ -95,3 +95,17 @@ def test_export_in_a_sweep_names_the_swept_value_of_each_candidate(sweep_run, tm
         xstilts.export(out, tmp_path / "m", intermediate="demo-nli", target="none")
     msg = str(exc.value)
     assert all(f"[max_examples={v}]" in msg for v in (4, 8, 16))
+
+
+def test_cli_results_show_the_swept_column(sweep_run):
+    import json
+
+    from typer.testing import CliRunner
+
+    from xstilts.cli.main import app
+
+    out, _ = sweep_run
+    res = CliRunner().invoke(app, ["results", str(out), "--json"])
+    assert res.exit_code == 0
+    rows = json.loads(res.output)
+    assert {r[PATH] for r in rows if r["intermediate"] == "demo-nli"} == {4, 8, 16}

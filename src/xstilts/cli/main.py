@@ -316,9 +316,15 @@ def results(
         raise XstiltsError(
             "no results here (run `xstilts run CONFIG --out DIR` first)", where=str(out_dir)
         )
+    from xstilts.experiments.sweep import read_index, sweep_frame
+
     rows = ResultsStore(out_dir).rows()
+    swept = (read_index(out_dir) or {}).get("paths", [])
+    if swept:  # a sweep: one column per swept path (rows shared by several values repeat)
+        frame = sweep_frame(out_dir).astype(object)
+        rows = frame.where(frame.notna(), None).to_dict("records")
     if as_json:
-        typer.echo(json.dumps(rows, indent=1, ensure_ascii=False))
+        typer.echo(json.dumps(rows, indent=1, ensure_ascii=False, default=str))
         return
     from rich.table import Table
 
@@ -327,6 +333,7 @@ def results(
         "model",
         "intermediate",
         "target",
+        *swept,
         "seed",
         "language",
         "split",
