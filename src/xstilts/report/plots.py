@@ -291,7 +291,10 @@ def cka_by_language(df: pd.DataFrame, path: Path, *, model: str | None = None) -
         ax.set_ylabel("CKA ×100")
     for ax in axes[len(cks) :]:
         ax.set_visible(False)
-    axes[0].legend(fontsize=8, frameon=False, title="language")
+    handles, labels = axes[0].get_legend_handles_labels()
+    # beside the panels, not over the lines (nine languages would cover a panel)
+    fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False,
+               title="language")  # fmt: skip
     return _save(fig, path)
 
 
