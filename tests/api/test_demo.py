@@ -64,3 +64,19 @@ def test_demo_end_to_end(tmp_path):
     assert said and f"{said.group(1)} result rows and {said.group(2)} paired" in md
     ran = re.search(r"; (\d+) result rows in ", console)
     assert ran and ran.group(1) == said.group(1)
+
+
+def test_console_and_report_count_rows_the_same_way():
+    import pandas as pd
+
+    from xstilts.report.build import _summary_lines, count_line
+    from xstilts.report.data import prepare
+
+    rows = [{"step": "evaluate-aa", "model": "m", "intermediate": "none", "target": "t",
+             "task": "t", "language": "de", "metric": "accuracy", "value": 0.5, "seed": 1,
+             "run_id": "r", "split": "test", "perturbation": "none"}] * 3  # fmt: skip
+    rows += [{**rows[0], "step": "compare-evaluate-aa-evaluate-bb", "metric": "mcnemar_p"}] * 2
+    df = pd.DataFrame(rows)
+    assert count_line(df) == "3 result rows and 2 paired comparisons with the baseline"
+    assert _summary_lines(prepare(df), "x", count_line(df))[0].startswith(count_line(df))
+    assert count_line(df[df.step == "evaluate-aa"]) == "3 result rows"
