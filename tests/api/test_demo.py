@@ -55,7 +55,7 @@ def test_demo_end_to_end(tmp_path):
     # the transfer table, the robustness table with its attack column, alignment per layer
     for section in ("## Main results", "## Robustness", "## Cross-lingual alignment"):
         assert section in md
-    assert "attack:greedy@60" in md and "attack:greedy@60" in console
+    assert "attack:greedy@40" in md and "attack:greedy@40" in console
     assert "char_swap@0.2" in md and "char_swap@0.2" in console
     assert "(plots/alignment_layers.png)" in md and "Alignment per layer" in console
     assert "Δ" in console and "demo-nli" in console

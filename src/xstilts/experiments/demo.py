@@ -36,15 +36,15 @@ phases:
            freeze_embeddings: true}
 evaluation: {split: test}
 # Robustness: every test language with letters swapped in 20% of words, and a greedy word-level
-# attack (at most 60 queries per review) on the first 12 reviews of every test language.
+# attack (at most 40 queries per review) on the first 6 reviews of every test language.
 perturbations:
   - {name: char_swap, params: {rate: 0.2}}
 attacks:
-  - {name: greedy, params: {query_budget: 60, candidates_per_word: 3}, max_examples: 12}
+  - {name: greedy, params: {query_budget: 40, candidates_per_word: 3}, max_examples: 6}
 # Alignment per layer of the pretrained encoder and of the intermediate checkpoint, on the
 # parallel sentiment test rows (English vs. each language).
 alignment: {inputs: [demo], checkpoints: [pretrained, intermediate], metrics: [retrieval, cka],
-            max_sentences: 99}
+            max_sentences: 50}
 """
 
 SHARED = """\
