@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, read_xnli, rss_mb, run_child, write_result  # noqa: E402
+from _common import bf16_skip_reason, emit, read_xnli, rss_mb, run_child, write_result  # noqa: E402
 
 LABELS = ["entailment", "neutral", "contradiction"]
 
@@ -24,12 +24,11 @@ LABELS = ["entailment", "neutral", "contradiction"]
 def child(a) -> dict:
     import torch
 
-    from xstilts.evaluation.predict import predict
+    from xstilts.evaluation.predict import eval_batches, predict
     from xstilts.experiments.pipeline import add_task_head, build_model
     from xstilts.models.encoder import resolve_model
     from xstilts.tasks.family import get_family
     from xstilts.tasks.registry import get_task
-    from xstilts.training.batching import eval_batches
 
     torch.manual_seed(0)
     ref = resolve_model("offline")
@@ -72,7 +71,8 @@ def child(a) -> dict:
     # fp32, then the same model in bf16 (``evaluation.precision: bf16``), each against the raw
     # limit in the same precision
     times: dict[str, list[float]] = {}
-    for prec, dtype in (("", torch.float32), ("_bf16", torch.bfloat16)):
+    precisions = [("", torch.float32)] + ([] if a.skip_bf16 else [("_bf16", torch.bfloat16)])
+    for prec, dtype in precisions:
         model.to(dtype=dtype)
         raw()  # warm-up (allocator, kernels)
         times |= {f"raw_forward{prec}": [], f"xstilts_predict{prec}": []}
@@ -80,6 +80,18 @@ def child(a) -> dict:
             times[f"raw_forward{prec}"].append(raw())
             times[f"xstilts_predict{prec}"].append(ours())
     best = {k: min(v) for k, v in times.items()}
+    bf16 = (
+        {
+            "ratio_xstilts_over_raw_bf16": round(
+                best["raw_forward_bf16"] / best["xstilts_predict_bf16"], 3
+            ),
+            "speedup_bf16_over_fp32": round(
+                best["xstilts_predict"] / best["xstilts_predict_bf16"], 3
+            ),
+        }
+        if not a.skip_bf16
+        else {}
+    )
     return {
         "examples": n,
         "languages": a.langs.split(","),
@@ -89,10 +101,7 @@ def child(a) -> dict:
         "seconds_all_reps": {k: [round(x, 2) for x in v] for k, v in times.items()},
         "examples_per_second": {k: round(n / v, 2) for k, v in best.items()},
         "ratio_xstilts_over_raw": round(best["raw_forward"] / best["xstilts_predict"], 3),
-        "ratio_xstilts_over_raw_bf16": round(
-            best["raw_forward_bf16"] / best["xstilts_predict_bf16"], 3
-        ),
-        "speedup_bf16_over_fp32": round(best["xstilts_predict"] / best["xstilts_predict_bf16"], 3),
+        **bf16,
         "rss_end_mb": rss_mb(),
     }
 
@@ -163,14 +172,19 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--no-hf", action="store_true")
     ap.add_argument("--child", choices=["xstilts", "hf"])
+    ap.add_argument("--skip-bf16", action="store_true")
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
     if a.child:
         emit(child(a) if a.child == "xstilts" else child_hf(a))
         return
+    no_bf16 = bf16_skip_reason()
+    if no_bf16:
+        print(f"bf16 variants skipped ({no_bf16})", file=sys.stderr)
     common = [
         *("--langs", a.langs, "--rows", str(a.rows), "--batch-size", str(a.batch_size)),
         *("--max-length", str(a.max_length), "--reps", str(a.reps)),
+        *(["--skip-bf16"] if no_bf16 else []),
     ]
     res = {"xstilts_and_raw": run_child([__file__, "--child", "xstilts", *common])}
     if not a.no_hf:
@@ -180,10 +194,19 @@ def main() -> None:
         "settings": {k: v for k, v in vars(a).items() if k not in ("child", "out")},
         "data": "xnli dev-<lang>, first rows per language",
         "results": res,
+        "skipped": {"bf16": no_bf16} if no_bf16 else {},
         "ratio": {
             "xstilts_predict/raw_forward_limit": x["ratio_xstilts_over_raw"],
-            "xstilts_predict/raw_forward_limit (both bf16)": x["ratio_xstilts_over_raw_bf16"],
-            "xstilts_predict bf16/fp32 examples per second": x["speedup_bf16_over_fp32"],
+            **(
+                {}
+                if no_bf16
+                else {
+                    "xstilts_predict/raw_forward_limit (both bf16)": x[
+                        "ratio_xstilts_over_raw_bf16"
+                    ],
+                    "xstilts_predict bf16/fp32 examples per second": x["speedup_bf16_over_fp32"],
+                }
+            ),
         },
         "goal": "xstilts >= 0.9x the raw forward-pass limit",
     }

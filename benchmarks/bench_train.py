@@ -19,7 +19,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, profiled, read_xnli, rss_mb, run_child, write_result  # noqa: E402
+from _common import (  # noqa: E402
+    bf16_skip_reason,
+    emit,
+    profiled,
+    read_xnli,
+    rss_mb,
+    run_child,
+    write_result,
+)
 
 LABELS = ["entailment", "neutral", "contradiction"]
 
@@ -221,8 +229,14 @@ def main() -> None:
         *("--lr", str(a.lr), "--seed", str(a.seed)),
     ]
     results = {}
+    skipped: dict[str, str] = {}
+    no_bf16 = bf16_skip_reason()
     for name in a.variants.split(","):
         kind, frozen, bf16 = VARIANTS[name]
+        if bf16 and no_bf16:
+            skipped[name] = no_bf16
+            print(f"{name}: skipped ({no_bf16})", file=sys.stderr)
+            continue
         args = [__file__, "--child", kind, *common, *(["--frozen"] if frozen else [])]
         args += ["--bf16"] if bf16 else []
         if a.profile and kind == "xstilts":
@@ -255,6 +269,7 @@ def main() -> None:
             },
             "data": "xnli test-en (train, first rows), dev-en (dev, first rows)",
             "results": results,
+            "skipped": skipped,
             "ratios": ratios,
             "goal": "xstilts >= 1.5x HF Trainer ex/s at equal or better dev accuracy",
         },

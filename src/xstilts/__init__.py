@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     """The API on first use. ``report`` and ``export`` are also subpackages: importing them
-    makes the package itself callable as the API function (``xstilts.api.callable_package``)."""
+    makes the package itself callable as the API function (``xstilts.callable``)."""
     import importlib
 
     if name in ("plan", "run", "results"):

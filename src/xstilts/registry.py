@@ -8,6 +8,8 @@ known names instead of an ``isinstance`` chain somewhere downstream.
 from __future__ import annotations
 
 import difflib
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -34,11 +36,27 @@ class Entry(Generic[T]):
 
 
 class Registry(Generic[T]):
-    """Name -> object, filled by ``@registry.register("name", config=Params)``."""
+    """Name -> object, filled by ``@registry.register("name", config=Params)``.
 
-    def __init__(self, kind: str) -> None:
+    ``providers`` names the modules whose import fills the registry (entry-point style): they are
+    imported on the first lookup, so a registry never imports its entries' modules at its own
+    import time and no bottom-of-file or in-function import ties two packages together. A name
+    ending in ``.*`` imports every module of that package, so an entry is added by one new file.
+    """
+
+    def __init__(self, kind: str, *, providers: tuple[str, ...] = ()) -> None:
         self.kind = kind
         self._entries: dict[str, Entry[T]] = {}
+        self._providers = providers
+        self._discovered = not providers
+
+    def _discover(self) -> None:
+        if self._discovered:
+            return
+        self._discovered = True  # before importing: a provider may look names up while loading
+        for name in self._providers:
+            for mod in _expand(name):
+                importlib.import_module(mod)
 
     def register(self, name: str, *, config: type[BaseModel] | None = None) -> Callable[[T], T]:
         def deco(obj: T) -> T:
@@ -51,6 +69,7 @@ class Registry(Generic[T]):
         return deco
 
     def get(self, name: str, *, where: str | None = None) -> Entry[T]:
+        self._discover()
         try:
             return self._entries[name]
         except KeyError:
@@ -80,16 +99,32 @@ class Registry(Generic[T]):
         return entry.obj(self.params(name, values, where=where))  # type: ignore[operator]
 
     def __contains__(self, name: object) -> bool:
+        self._discover()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
+        self._discover()
         return iter(sorted(self._entries))
 
     def names(self) -> list[str]:
+        self._discover()
         return sorted(self._entries)
 
     def items(self) -> list[Entry[T]]:
+        self._discover()
         return [self._entries[n] for n in sorted(self._entries)]
+
+
+def _expand(name: str) -> list[str]:
+    """A module name, or every module of a package for ``package.*`` (sorted, private skipped)."""
+    if not name.endswith(".*"):
+        return [name]
+    pkg = importlib.import_module(name[:-2])
+    return [
+        f"{pkg.__name__}.{m.name}"
+        for m in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name)
+        if not m.name.startswith("_")
+    ]
 
 
 def _join(where: str | None, name: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -20,10 +22,28 @@ N_LAYERS = 13  # multilingual-e5-small: embeddings + 12 layers
 INT = "int:demo-nli"
 
 
+def _with_avg(rows: list[dict]) -> list[dict]:
+    """The rows plus, computed on read, an ``avg`` row per (series, metric, layer) over its
+    languages (the probes store per-language rows only)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        if r["language"] in ("avg", "all"):
+            continue
+        key = (r["task"], r["intermediate"], r["target"], r["perturbation"], r["metric"],
+               r["extra"]["checkpoint"], r["extra"]["layer"], r["split"])  # fmt: skip
+        groups.setdefault(key, []).append(r)
+    avg = [
+        {**g[0], "language": "avg", "value": sum(r["value"] for r in g) / len(g)}
+        for g in groups.values()
+        if len(g) > 1
+    ]
+    return rows + avg
+
+
 def _rows(out, metric, language=None, perturbation="none"):
     return [
         r
-        for r in ResultsStore(out).rows()
+        for r in _with_avg(ResultsStore(out).rows())
         if r["metric"] == metric
         and r["perturbation"] == perturbation
         and (language is None or r["language"] == language)
@@ -148,6 +168,9 @@ def test_perturbed_sentence_moves_further_as_rate_rises(align_run, shared_data):
     )  # fmt: skip
     rows = run_alignment([Checkpoint("pretrained", resolve_model(None))], acfg,
                          data_dir=shared_data)  # fmt: skip
+    assert {x.kind for x in rows} == {"alignment"}
+    assert {x.params["rate"] for x in rows if x.perturbation != "none"} == set(rates)
+    rows = [SimpleNamespace(**d) for d in _with_avg([asdict(x) for x in rows])]
     last = N_LAYERS - 1
 
     def cos(metric, lang, rate):

@@ -25,7 +25,7 @@ def test_demo_plans_all_three_questions():
     assert len(perturbed) == 4 and kinds["evaluate"] == 8
     align = next(s for s in plan.steps.values() if s.kind == "align")
     assert [c["label"] for c in align.params["checkpoints"]] == ["pretrained", "int:demo-nli"]
-    assert len(align.params["languages"]["demo"]) == 8  # every non-English test language
+    assert len(align.params["languages"]["demo-sentiment"]) == 8  # every non-English test language
 
 
 def test_a_single_cell_gets_no_heatmap(tmp_path):

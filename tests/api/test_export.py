@@ -140,7 +140,7 @@ def test_intermediate_checkpoint_exports_the_bare_encoder(run_dir, tmp_path):
 
     res = export_checkpoint(run_dir, tmp_path / "enc", intermediate="demo-nli", target="none")
     assert res.auto_class == "AutoModel" and res.task is None
-    mt, _, _ = _load(run_dir, select(run_dir, step=res.key))
+    mt, _, _, _ = _load(run_dir, select(run_dir, step=res.key))
     hf = AutoModel.from_pretrained(tmp_path / "enc").eval()
     assert hf.config.xstilts_pooling == "first"
     ids = torch.tensor([[0, 1000, 2000, 3000, 2]])

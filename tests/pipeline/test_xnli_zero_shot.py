@@ -58,7 +58,9 @@ def _check(rows: list[dict], n: int) -> None:
         assert p < 1e-3, (
             f"{lang}: accuracy {acc:.3f} on {n} rows is not far above chance (p={p:.2g})"
         )
-    assert by_lang["avg"] > 0.42
+    # the average over the non-English languages, computed on read (steps store languages only)
+    assert "avg" not in by_lang
+    assert sum(by_lang[lang] for lang in XNLI_LANGS) / len(XNLI_LANGS) > 0.42
 
 
 @pytest.mark.slow

@@ -433,6 +433,11 @@ def test_robustness_table_baseline_vs_intermediate_with_cis(runs):
         (r["intermediate"], r["seed"], r["perturbation"], r["language"]): r["value"]
         for r in _eval_rows(rows)
     }
+    assert not [k for k in acc if k[3] == "avg"]  # steps store languages; averages on read
+    for inter, seed, pert, _ in list(acc):  # de and hi have equal sizes: pooled = mean
+        acc[(inter, seed, pert, "avg")] = np.mean(
+            [acc[(inter, seed, pert, x)] for x in ("de", "hi")]
+        )
     cmp = [r for r in rows if r["step"].startswith("compare-")]
     perts = ("none", "char_substitute@0.3", "real_typos")
     for seed in (1, 2):

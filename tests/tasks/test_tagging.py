@@ -291,7 +291,7 @@ def test_pos_zero_shot_through_xstilts_run(tmp_path, shared_data, offline_encode
         print(f"  {lang}: {acc[lang]:.3f} / {base:.3f}")
         assert acc[lang] > base + 0.15, f"{lang}: accuracy {acc[lang]:.3f}, majority {base:.3f}"
         assert f1[lang] > 0.2
-    assert "avg" in acc
+    assert "avg" not in acc  # steps store languages; averages are computed on read
 
 
 def _ner(

@@ -4,7 +4,7 @@ training, clean and under perturbation.
 An experiment config gains an ``alignment:`` section::
 
     alignment:
-      inputs: [tatoeba, bucc2018, xnli, pawsx, xquad, demo]   # parallel input sets (inputs.py)
+      inputs: [tatoeba, bucc2018, xnli, pawsx, xquad]   # any task with translated rows (inputs.py)
       languages: [de, ru, zh, sw]        # default: every language of each input set on disk
       max_sentences: 1000                # per language and set (BUCC: per side, subsampled)
       checkpoints: [pretrained, intermediate, target]   # which checkpoints of the grid

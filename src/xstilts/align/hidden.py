@@ -59,18 +59,20 @@ class Checkpoint:
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
     def load(self) -> tuple[torch.nn.Module, Any]:
-        """(bare encoder in eval mode, tokenizer), loaded once."""
+        """(bare encoder in eval mode, tokenizer), loaded once through ``models.build`` and
+        placed on the device policy's device (fp32: cached states do not depend on a dtype)."""
         if self._loaded is None:
-            from xstilts.models.encoder import load_encoder, load_tokenizer
-            from xstilts.models.model import MultiTaskModel, load_state
+            from xstilts.models.build import load_model
+            from xstilts.models.device import place
 
-            tok = load_tokenizer(self.ref, trust_remote_code=self.trust_remote_code)
-            enc = load_encoder(
-                self.ref, trust_remote_code=self.trust_remote_code, allow_pickle=self.allow_pickle
+            model, tok = load_model(
+                self.ref,
+                self.path,
+                {"trust_remote_code": self.trust_remote_code, "allow_pickle": self.allow_pickle},
+                encoder_only=True,
             )
-            if self.path is not None:
-                load_state(MultiTaskModel(enc), Path(self.path), encoder_only=True)
-            self._loaded = (enc.eval(), tok)
+            place(model, "fp32")
+            self._loaded = (model.encoder.eval(), tok)
         return self._loaded
 
     def unload(self) -> None:

@@ -1,41 +1,32 @@
-"""Parallel input sets for alignment probes: row i of the non-English side translates row i of
-the English side.
+"""Parallel input sets for alignment probes, read through the tasks' own ``TaskSpec``s.
 
-* ``tatoeba``: XTREME's Tatoeba sets (``tatoeba.<xxx>-eng.{<xxx>,eng}``); configs use two-letter
-  codes (XTREME's mapping below) or the files' own three-letter codes.
-* ``xnli`` / ``pawsx``: the dev files are row-parallel translations; the first text field is used
-  and rows whose English text repeats (XNLI has 3 hypotheses per premise) are dropped, so every
-  English sentence has exactly one translation.
-* ``xquad``: the paragraphs (contexts), which are in the same order in every language.
-* ``bucc2018``: a mining corpus (two unaligned sides and gold pairs), kept separately.
-* ``demo``: the shipped demo sentiment test files (row i is the same review in every language),
-  so the offline demo probes alignment without a data directory.
+An input set is a task (``tatoeba``, ``bucc2018``, ``xnli``, ``pawsx``, ``xquad``, the shipped
+``demo-sentiment`` reviews, which need no data directory, or any other):
+its languages, file paths and readers come from its YAML, so alignment knows no language list or
+path of its own. What the rows look like decides how sentences pair up:
+
+* a mining corpus (``src_texts`` and ``gold``, BUCC): two unaligned sides and gold pairs;
+* a retrieval task with sentence pairs (Tatoeba): ``text_a`` translates ``text_b`` (English);
+* a QA task (``context``, XQuAD): its paragraphs, in the same order in every language;
+* any other task (XNLI, PAWS-X): the first text field, row-parallel with the English file; rows
+  whose English text repeats (XNLI has 3 hypotheses per premise) are dropped, so every English
+  sentence has exactly one translation.
+
+The split is ``dev`` where the language has one, else ``test``. Default languages: the task's
+benchmark lists (``defaults.benchmark_languages``, all of them) or else its languages, minus its
+training language, kept where the files are on disk.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xstilts.errors import ConfigError, DataError
-
-# XTREME's Tatoeba languages (two-letter code -> file code).
-TATOEBA_CODES: dict[str, str] = {
-    "af": "afr", "ar": "ara", "bg": "bul", "bn": "ben", "de": "deu", "el": "ell", "es": "spa",
-    "et": "est", "eu": "eus", "fa": "pes", "fi": "fin", "fr": "fra", "he": "heb", "hi": "hin",
-    "hu": "hun", "id": "ind", "it": "ita", "ja": "jpn", "jv": "jav", "ka": "kat", "kk": "kaz",
-    "ko": "kor", "ml": "mal", "mr": "mar", "nl": "nld", "pt": "por", "ru": "rus", "sw": "swh",
-    "ta": "tam", "te": "tel", "th": "tha", "tl": "tgl", "tr": "tur", "ur": "urd", "vi": "vie",
-    "zh": "cmn",
-}  # fmt: skip
-XNLI_LANGS = ["ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"]
-PAWSX_LANGS = ["de", "es", "fr", "ja", "ko", "zh"]
-XQUAD_LANGS = ["ar", "de", "el", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
-BUCC_LANGS = ["de", "fr", "ru", "zh"]
+from xstilts.errors import ConfigError, DataError, UnknownNameError
+from xstilts.tasks.registry import get_task
+from xstilts.tasks.spec import TaskSpec
 
 
 @dataclass
@@ -49,6 +40,7 @@ class ParallelSet:
     tgt: list[str]
     ids: list[str]
     source_fp: str  # where the rows came from (file sizes and mtimes)
+    metric: str = "retrieval_acc"  # the name of its top-1 accuracy rows
 
     def __len__(self) -> int:
         return len(self.src)
@@ -69,6 +61,15 @@ class MiningSet:
     source_fp: str = ""
 
 
+def input_spec(name: str) -> TaskSpec:
+    try:
+        return get_task(name)
+    except UnknownNameError:
+        raise ConfigError(
+            f"unknown input set {name!r} (not a task)", where="alignment.inputs"
+        ) from None
+
+
 def _fp(*paths: Path) -> str:
     parts = []
     for p in paths:
@@ -86,8 +87,102 @@ def _need_dir(data_dir: Path | None, name: str) -> Path:
     return Path(data_dir)
 
 
-def tatoeba_code(lang: str) -> str:
-    return TATOEBA_CODES.get(lang, lang)
+def split_of(spec: TaskSpec, lang: str) -> str:
+    return "dev" if spec.has_split("dev", lang) else "test"
+
+
+def _local_files(spec: TaskSpec, split: str, lang: str, data_dir: Path | None) -> list[Path] | None:
+    """The local file of (split, language) and its siblings sharing its stem (Tatoeba's ``.eng``
+    side, BUCC's other side and gold), resolved file first; None when it is not on disk."""
+    from xstilts.data.sources import resolve_local
+
+    for src in spec.split_sources(split, lang):
+        path = resolve_local(src, spec, lang, data_dir)
+        if path is not None:
+            stem = path.name.rsplit(".", 1)[0]
+            sib = sorted(p for p in path.parent.glob(f"{stem}.*") if p != path and p.is_file())
+            return [path, *sib]
+    return None
+
+
+def _pairs_in_rows(spec: TaskSpec, ex: list[dict]) -> bool:
+    """A retrieval task whose rows are translation pairs (Tatoeba): text_b is the English."""
+    return spec.protocol == "retrieval" and bool(ex) and "text_b" in ex[0]
+
+
+def input_files(name: str, lang: str, data_dir: Path | None) -> list[Path]:
+    """The files (input set, language) reads, and the English file of the same split when the
+    task has one (row-parallel sets); empty when the language's file is not on disk. A task
+    shipped with the project (``demo:`` paths) needs no data directory."""
+    spec = input_spec(name)
+    split = split_of(spec, lang)
+    root = Path(data_dir) if data_dir is not None else None
+    files = _local_files(spec, split, lang, root)
+    if files is None:
+        return []
+    en = _local_files(spec, split, spec.train_language, root)
+    return files + (en[:1] if en and en[0] not in files else [])
+
+
+def available(name: str, lang: str, data_dir: Path | None) -> bool:
+    """Whether the data for (input set, language) is on disk (decided at plan time)."""
+    spec = input_spec(name)
+    return lang != spec.train_language and bool(input_files(name, lang, data_dir))
+
+
+def data_fingerprint(name: str, lang: str, data_dir: Path | None) -> str:
+    """Sizes and mtimes of the files (input set, language) reads (for step keys)."""
+    return _fp(*input_files(name, lang, data_dir))
+
+
+def default_languages(spec: TaskSpec) -> list[str]:
+    """The task's benchmark languages (every benchmark it declares), else all its languages."""
+    bench = spec.defaults.get("benchmark_languages") or {}
+    langs = [lang for v in bench.values() for lang in v] or list(spec.languages)
+    return [lang for lang in dict.fromkeys(langs) if lang != spec.train_language]
+
+
+def languages_for(name: str, asked: list[str] | None, data_dir: Path | None) -> list[str]:
+    """The languages of ``name`` to probe: the asked ones it has, else all it has on disk."""
+    spec = input_spec(name)
+    cands = asked if asked is not None else sorted(default_languages(spec))
+    return [lang for lang in cands if lang in spec.languages and available(name, lang, data_dir)]
+
+
+def resolve_languages(
+    inputs: list[str], asked: list[str] | None, data_dir: Path | None
+) -> dict[str, list[str]]:
+    """Per input set, its languages; an asked language no input set has is a config error."""
+    out = {name: languages_for(name, asked, data_dir) for name in inputs}
+    if asked is not None:
+        missing = [
+            lang for lang in asked if lang != "en" and not any(lang in v for v in out.values())
+        ]
+        if missing:
+            raise ConfigError(
+                f"no data for language(s) {', '.join(missing)} in input sets "
+                f"{', '.join(inputs)} (data dir {data_dir})",
+                where="alignment.languages",
+            )
+    for name, langs in out.items():
+        if not langs:
+            raise ConfigError(
+                f"input set {name!r} has no data for the asked languages in {data_dir}",
+                where="alignment.inputs",
+            )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+# --------------------------------------------------------------------------------------------
+
+
+def _examples(spec: TaskSpec, split: str, lang: str, data_dir: Path | None) -> list[dict]:
+    from xstilts.data.sources import load_examples
+
+    ex, _ = load_examples(spec, split, lang, data_dir)
+    return ex
 
 
 def _dedupe(src: list[str], tgt: list[str], ids: list[str]) -> tuple[list, list, list]:
@@ -113,115 +208,73 @@ def _cut(ps: ParallelSet, max_n: int | None) -> ParallelSet:
     return ps
 
 
-def load_tatoeba(lang: str, data_dir: Path | None, max_n: int | None) -> ParallelSet:
-    from xstilts.data.readers import read
-
-    root = _need_dir(data_dir, "tatoeba") / "tatoeba"
-    code = tatoeba_code(lang)
-    path = root / f"tatoeba.{code}-eng.{code}"
-    if not path.exists():
-        raise ConfigError(f"no Tatoeba file for language {lang!r} ({path})", where="alignment")
-    rows = read("tatoeba", path)
-    ps = ParallelSet(
-        "tatoeba",
-        lang,
-        "test",
-        [r["text_a"] for r in rows],
-        [r["text_b"] for r in rows],
-        [r["id"] for r in rows],
-        _fp(path, path.with_name(f"tatoeba.{code}-eng.eng")),
-    )
-    return _cut(ps, max_n)
+def _contexts(ex: list[dict]) -> list[str]:
+    """A QA file's paragraphs in order (its questions come paragraph by paragraph)."""
+    out: list[str] = []
+    for e in ex:
+        if not out or out[-1] != e["context"]:
+            out.append(e["context"])
+    return out
 
 
-def _task_texts(task: str, lang: str, data_dir: Path | None) -> tuple[list[str], list[str], str]:
-    from xstilts.data.sources import load_examples
-    from xstilts.tasks.registry import get_task
-
-    spec = get_task(task)
-    ex, fp = load_examples(spec, "dev", lang, data_dir)
-    return [e["text_a"] for e in ex], [str(e["id"]) for e in ex], fp
-
-
-def _load_task_set(task: str, lang: str, data_dir: Path | None, max_n: int | None) -> ParallelSet:
-    _need_dir(data_dir, task)
-    src, ids, fp_s = _task_texts(task, lang, data_dir)
-    tgt, _, fp_t = _task_texts(task, "en", data_dir)
+def load(
+    name: str, lang: str, data_dir: Path | None, max_n: int | None, seed: int = 0
+) -> ParallelSet | MiningSet:
+    """The sentences of input set ``name`` for ``lang``: a mining corpus when its reader yields
+    one (both sides and gold), else row-aligned (``lang``, English) pairs."""
+    if not input_files(name, lang, data_dir):
+        _need_dir(data_dir, name)
+    spec = input_spec(name)
+    split = split_of(spec, lang)
+    ex = _examples(spec, split, lang, data_dir)
+    if len(ex) == 1 and "src_texts" in ex[0] and "gold" in ex[0]:
+        return _mining(
+            name, lang, split, ex[0], data_fingerprint(name, lang, data_dir), max_n, seed
+        )
+    fp = data_fingerprint(name, lang, data_dir)
+    if _pairs_in_rows(spec, ex):
+        ps = ParallelSet(
+            name,
+            lang,
+            split,
+            [e["text_a"] for e in ex],
+            [e["text_b"] for e in ex],
+            [e["id"] for e in ex],
+            fp,
+            metric=f"{name}_acc",
+        )
+        return _cut(ps, max_n)
+    en = _examples(spec, split, spec.train_language, data_dir)
+    if ex and "context" in ex[0]:
+        src, tgt = _contexts(ex), _contexts(en)
+        if len(src) != len(tgt):
+            raise DataError(
+                f"{len(src)} contexts vs {len(tgt)} in English", where=f"{name} {split} {lang}"
+            )
+        ids = [f"{name}-{lang}-{i}" for i in range(len(src))]
+        return _cut(ParallelSet(name, lang, split, src, tgt, ids, fp), max_n)
+    field0 = spec.text_fields[0]
+    src, tgt = [e[field0] for e in ex], [e[field0] for e in en]
     if len(src) != len(tgt):
         raise DataError(
-            f"{task} dev-{lang} has {len(src)} rows but dev-en {len(tgt)}: not row-parallel",
-            where=fp_s,
+            f"{name} {split}-{lang} has {len(src)} rows but {split}-en {len(tgt)}: "
+            "not row-parallel",
+            where=f"{name} {split} {lang}",
         )
-    s, t, i = _dedupe(src, tgt, [f"{task}-{lang}-{x}" for x in range(len(ids))])
-    fp = hashlib.sha256(f"{fp_s}|{fp_t}".encode()).hexdigest()[:16]
-    return _cut(ParallelSet(task, lang, "dev", s, t, i, fp), max_n)
+    s, t, i = _dedupe(src, tgt, [f"{name}-{lang}-{x}" for x in range(len(src))])
+    return _cut(ParallelSet(name, lang, split, s, t, i, fp), max_n)
 
 
-def load_demo(lang: str, data_dir: Path | None, max_n: int | None) -> ParallelSet:
-    """The shipped ``demo-sentiment`` test files: row-parallel, no data directory needed."""
-    from xstilts.data.readers import read
-
-    src_p, tgt_p = _demo_files(lang)
-    if not src_p.exists():
-        raise ConfigError(f"no demo test file for language {lang!r}", where="alignment")
-    src, tgt = (
-        [r["text_a"] for r in read("tsv_header", p, {"column_map": {"text_a": "text"}})]
-        for p in (src_p, tgt_p)
-    )
-    s, t, i = _dedupe(src, tgt, [f"demo-{lang}-{x}" for x in range(len(src))])
-    return _cut(ParallelSet("demo", lang, "test", s, t, i, _fp(src_p, tgt_p)), max_n)
-
-
-def _demo_files(lang: str) -> tuple[Path, Path]:
-    from xstilts.data.sources import DEMO_DIR
-
-    return DEMO_DIR / "sentiment" / f"test-{lang}.tsv", DEMO_DIR / "sentiment" / "test-en.tsv"
-
-
-def load_xnli(lang: str, data_dir: Path | None, max_n: int | None) -> ParallelSet:
-    return _load_task_set("xnli", lang, data_dir, max_n)
-
-
-def load_pawsx(lang: str, data_dir: Path | None, max_n: int | None) -> ParallelSet:
-    return _load_task_set("pawsx", lang, data_dir, max_n)
-
-
-def _xquad_contexts(path: Path) -> list[str]:
-    from xstilts.data.readers import read_text
-
-    try:
-        data = json.loads(read_text(path))
-        return [p["context"] for art in data["data"] for p in art["paragraphs"]]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise DataError(f"not a SQuAD-format file ({exc})", where=str(path)) from None
-
-
-def load_xquad(lang: str, data_dir: Path | None, max_n: int | None) -> ParallelSet:
-    root = _need_dir(data_dir, "xquad") / "xquad"
-    sp, tp = root / f"xquad.{lang}.json", root / "xquad.en.json"
-    if not sp.exists():
-        raise ConfigError(f"no XQuAD file for language {lang!r} ({sp})", where="alignment")
-    src, tgt = _xquad_contexts(sp), _xquad_contexts(tp)
-    if len(src) != len(tgt):
-        raise DataError(f"{len(src)} contexts vs {len(tgt)} in English", where=str(sp))
-    ids = [f"xquad-{lang}-{i}" for i in range(len(src))]
-    return _cut(ParallelSet("xquad", lang, "test", src, tgt, ids, _fp(sp, tp)), max_n)
-
-
-def load_bucc(lang: str, data_dir: Path | None, max_n: int | None, seed: int = 0) -> MiningSet:
-    """The ``<lang>-en.dev`` corpus; with ``max_n``, a seeded subsample of at most ``max_n``
-    sentences per side that keeps the gold pairs of up to ``max_n // 4`` of them (the rest are
-    distractors), so the mining task stays a needle-in-a-haystack one."""
-    from xstilts.data.readers import read
-
-    root = _need_dir(data_dir, "bucc2018") / "bucc2018"
-    prefix = root / f"{lang}-en.dev"
-    if not prefix.with_name(f"{lang}-en.dev.{lang}").exists():
-        raise ConfigError(f"no BUCC 2018 dev corpus for {lang!r} in {root}", where="alignment")
-    c = read("bucc", prefix, {"gold": "required"})[0]
-    fp = _fp(*(prefix.with_name(f"{lang}-en.dev.{e}") for e in (lang, "en", "gold")))
+def _mining(
+    name: str, lang: str, split: str, c: dict, fp: str, max_n: int | None, seed: int
+) -> MiningSet:
+    """A mining corpus; with ``max_n``, a seeded subsample of at most ``max_n`` sentences per
+    side that keeps the gold pairs of up to ``max_n // 4`` of them (the rest are distractors), so
+    the mining task stays a needle-in-a-haystack one."""
+    if not c["gold"]:
+        raise DataError(f"{name} {split} {lang} has no gold pairs", where="alignment.inputs")
     ms = MiningSet(
-        "bucc2018", lang, "dev", c["src_ids"], c["src_texts"], c["tgt_ids"], c["tgt_texts"],
+        name, lang, split, c["src_ids"], c["src_texts"], c["tgt_ids"], c["tgt_texts"],
         [tuple(g) for g in c["gold"]], fp,
     )  # fmt: skip
     if max_n is None or (len(ms.src) <= max_n and len(ms.tgt) <= max_n):
@@ -242,80 +295,3 @@ def load_bucc(lang: str, data_dir: Path | None, max_n: int | None, seed: int = 0
     ms.gold = [g for g in ms.gold if g[0] in keep_s and g[1] in keep_t]
     ms.source_fp += f":sample{max_n}:{seed}"
     return ms
-
-
-LOADERS: dict[str, Callable[[str, Path | None, int | None], ParallelSet]] = {
-    "tatoeba": load_tatoeba,
-    "xnli": load_xnli,
-    "pawsx": load_pawsx,
-    "xquad": load_xquad,
-    "demo": load_demo,
-}
-DEFAULT_LANGS: dict[str, list[str]] = {
-    "tatoeba": sorted(TATOEBA_CODES),
-    "xnli": XNLI_LANGS,
-    "pawsx": PAWSX_LANGS,
-    "xquad": XQUAD_LANGS,
-    "bucc2018": BUCC_LANGS,
-    "demo": ["ar", "de", "es", "fr", "hi", "ru", "sw", "zh"],
-}
-
-
-def input_files(name: str, lang: str, data_dir: Path | None) -> list[Path]:
-    """The files (input set, language) reads; all must exist for it to be available."""
-    if name == "demo":
-        return list(_demo_files(lang))
-    if data_dir is None:
-        return []
-    d = Path(data_dir)
-    if name == "tatoeba":
-        c = tatoeba_code(lang)
-        return [d / "tatoeba" / f"tatoeba.{c}-eng.{c}", d / "tatoeba" / f"tatoeba.{c}-eng.eng"]
-    if name in ("xnli", "pawsx"):
-        return [d / name / f"dev-{lang}.tsv", d / name / "dev-en.tsv"]
-    if name == "xquad":
-        return [d / "xquad" / f"xquad.{lang}.json", d / "xquad" / "xquad.en.json"]
-    if name == "bucc2018":
-        return [d / "bucc2018" / f"{lang}-en.dev.{e}" for e in (lang, "en", "gold")]
-    return []
-
-
-def available(name: str, lang: str, data_dir: Path | None) -> bool:
-    """Whether the data for (input set, language) is on disk (decided at plan time)."""
-    files = input_files(name, lang, data_dir)
-    return lang != "en" and bool(files) and all(f.exists() for f in files)
-
-
-def data_fingerprint(name: str, lang: str, data_dir: Path | None) -> str:
-    """Sizes and mtimes of the files (input set, language) reads (for step keys)."""
-    return _fp(*input_files(name, lang, data_dir))
-
-
-def languages_for(name: str, asked: list[str] | None, data_dir: Path | None) -> list[str]:
-    """The languages of ``name`` to probe: the asked ones it has, else all it has on disk."""
-    cands = asked if asked is not None else DEFAULT_LANGS[name]
-    return [lang for lang in cands if available(name, lang, data_dir)]
-
-
-def resolve_languages(
-    inputs: list[str], asked: list[str] | None, data_dir: Path | None
-) -> dict[str, list[str]]:
-    """Per input set, its languages; an asked language no input set has is a config error."""
-    out = {name: languages_for(name, asked, data_dir) for name in inputs}
-    if asked is not None:
-        missing = [
-            lang for lang in asked if lang != "en" and not any(lang in v for v in out.values())
-        ]
-        if missing:
-            raise ConfigError(
-                f"no data for language(s) {', '.join(missing)} in input sets "
-                f"{', '.join(inputs)} (data dir {data_dir})",
-                where="alignment.languages",
-            )
-    for name, langs in out.items():
-        if not langs:
-            raise ConfigError(
-                f"input set {name!r} has no data for the asked languages in {data_dir}",
-                where="alignment.inputs",
-            )
-    return out

@@ -152,10 +152,9 @@ def bucc_f1(
     """LASER/XTREME margin mining (ratio margin, ``max`` mode) scored at the F1-optimal
     threshold of these candidates (the dev-set protocol; XTREME then reuses it on test)."""
     from xstilts.evaluation.metrics_retrieval import bucc2018
-    from xstilts.evaluation.retrieval import candidates_to_ids, mine
+    from xstilts.evaluation.retrieval import mine_bucc
 
-    pairs = mine(src, tgt, k=k, mode="max", margin="ratio")
-    cands = candidates_to_ids(pairs, src_ids, tgt_ids, src_texts, tgt_texts)
+    cands = mine_bucc(src, tgt, src_ids, tgt_ids, src_texts, tgt_texts, k=k)
     return bucc2018(cands, gold)
 
 

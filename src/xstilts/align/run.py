@@ -1,8 +1,9 @@
 """Run an alignment probe over checkpoints and input sets; every number becomes a ``ResultRow``.
 
 Rows: ``task`` = input set (``tatoeba``, ``bucc2018``, ``xnli``, ...), ``language`` = the
-non-English language (``avg`` = mean over languages, ``all`` for the language probe),
-``perturbation`` = ``none`` or the label of the perturbation of the non-English side, ``extra`` =
+non-English language (``all`` for the language probe; averages are computed on read),
+``kind`` = ``alignment``, ``perturbation`` = ``none`` or the label of the perturbation of the
+non-English side (its parameters as data in ``params``), ``extra`` =
 ``{"layer": L, "checkpoint": <series>, "checkpoint_label": <label>, ...}``. The report draws one
 line per ``extra.checkpoint``, so the series name carries the input set (when there are several)
 and the perturbation, keeping clean and perturbed curves apart.
@@ -28,7 +29,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from xstilts.align import inputs as I
@@ -36,7 +36,7 @@ from xstilts.align import metrics as M
 from xstilts.align.config import AlignmentConfig, AlignPerturbation
 from xstilts.align.hidden import Checkpoint, layer_states
 from xstilts.errors import ConfigError
-from xstilts.experiments.results import ResultRow
+from xstilts.rows import ResultRow
 
 LABEL_KEYS = ("run_id", "config_hash", "model", "seed")
 
@@ -51,6 +51,7 @@ class _Rows:
         self.step = step
         self.many = many_inputs
         self.rows: list[ResultRow] = []
+        self.pert_params: dict[str, dict[str, Any]] = {}  # label -> the perturbation as data
 
     def series(self, label: str, task: str, pert: str) -> str:
         s = label + (f" · {task}" if self.many else "")
@@ -82,6 +83,8 @@ class _Rows:
                 metric=metric,
                 value=float(value),
                 step=self.step,
+                kind="alignment",
+                params=self.pert_params.get(pert, {}),
                 extra={
                     "layer": int(layer),
                     "checkpoint": self.series(label, task, pert),
@@ -91,43 +94,24 @@ class _Rows:
             )
         )
 
-    def with_averages(self) -> list[ResultRow]:
-        """The rows plus an ``avg`` row per (series, metric, layer) over the languages."""
-        groups: dict[tuple, list[ResultRow]] = defaultdict(list)
-        for r in self.rows:
-            if r.language in ("avg", "all"):
-                continue
-            key = (r.task, r.intermediate, r.target, r.perturbation, r.metric,
-                   r.extra["checkpoint"], r.extra["layer"], r.split)  # fmt: skip
-            groups[key].append(r)
-        out = list(self.rows)
-        for rows in groups.values():
-            if len(rows) < 2:
-                continue
-            r0 = rows[0]
-            out.append(
-                ResultRow(
-                    **{**r0.__dict__, "language": "avg",
-                       "value": float(np.mean([r.value for r in rows])),
-                       "extra": {**{k: r0.extra[k] for k in ("layer", "checkpoint",
-                                                               "checkpoint_label")},
-                                 "languages": sorted(r.language for r in rows)}}
-                )
-            )  # fmt: skip
-        return out
-
 
 def perturb_texts(
     texts: list[str], ids: list[str], spec: AlignPerturbation, lang: str
 ) -> tuple[list[str], str]:
     """Seeded perturbed copies (order-independent: each text's rng comes from its id)."""
-    from xstilts.perturb import perturb_dataset, perturbation_label
+    from xstilts.perturb import perturb_dataset
 
     ex = [{"id": i, "text_a": t} for i, t in zip(ids, texts, strict=True)]
     out, _ = perturb_dataset(
         ex, "classification", spec.name, spec.params, lang, spec.seed, fields=["text_a"]
     )
-    return [e["text_a"] for e in out], spec.label or perturbation_label(spec.name, spec.params)
+    return [e["text_a"] for e in out], pert_label(spec)
+
+
+def pert_label(spec: AlignPerturbation) -> str:
+    from xstilts.perturb import perturbation_label
+
+    return spec.label or perturbation_label(spec.name, spec.params)
 
 
 def run_alignment(
@@ -147,6 +131,10 @@ def run_alignment(
     ddir = Path(data_dir) if data_dir else None
     langs = I.resolve_languages(acfg.inputs, acfg.languages, ddir)
     out = _Rows(labels, step_key, len(acfg.inputs) > 1)
+    for pspec in acfg.perturbations:
+        out.pert_params[pert_label(pspec)] = {
+            "name": pspec.name, "label": pert_label(pspec), "seed": pspec.seed, **pspec.params,
+        }  # fmt: skip
     by_label = {c.label: c for c in checkpoints}
     ref = by_label.get(acfg.reference)
     if "cka" in acfg.metrics and ref is None and len(checkpoints) > 1:
@@ -176,15 +164,16 @@ def run_alignment(
         return list(acfg.layers)
 
     for name in acfg.inputs:
-        if name == "bucc2018":
-            for lang in langs[name]:
-                _bucc(out, checkpoints, acfg, lang, ddir, states, layers_of, seed)
+        probe: dict[str, dict[str, torch.Tensor]] = defaultdict(dict)  # label -> lang -> states
+        split = "test"
+        for li, lang in enumerate(langs[name]):
+            ps = I.load(name, lang, ddir, acfg.max_sentences, seed=0)
+            if isinstance(ps, I.MiningSet):  # a mining corpus (BUCC): F1 per layer, no pairs
+                _bucc(out, checkpoints, acfg, ps, states, layers_of)
                 if tick:
                     tick()
-            continue
-        probe: dict[str, dict[str, torch.Tensor]] = defaultdict(dict)  # label -> lang -> states
-        for li, lang in enumerate(langs[name]):
-            ps = I.LOADERS[name](lang, ddir, acfg.max_sentences)
+                continue
+            split = ps.split
             perturbed = [perturb_texts(ps.src, ps.ids, p, lang) for p in acfg.perturbations]
             clean: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
             for ck in checkpoints:
@@ -228,7 +217,6 @@ def run_alignment(
                 if len(feats) < 2:
                     continue
                 n_states = next(iter(feats.values())).shape[0]
-                split = "dev" if name in ("xnli", "pawsx") else "test"
                 for L in layers_of(n_states):
                     res = M.lang_id_accuracy(
                         {lg: f[L].float() for lg, f in feats.items()},
@@ -240,7 +228,7 @@ def run_alignment(
                             n_train=res["n_train"], n_test=res["n_test"])  # fmt: skip
     for ck in checkpoints:
         ck.unload()
-    return out.with_averages()
+    return out.rows
 
 
 def _pairs(
@@ -253,7 +241,7 @@ def _pairs(
     layers: list[int],
     acfg: AlignmentConfig,
 ) -> None:
-    acc_name = "tatoeba_acc" if ps.name == "tatoeba" else "retrieval_acc"
+    acc_name = ps.metric
     for L in layers:
         g = M.pair_geometry(s[L], t[L])
         if "retrieval" in acfg.metrics:
@@ -266,10 +254,10 @@ def _pairs(
                     n=len(ps))  # fmt: skip
 
 
-def _bucc(out, checkpoints, acfg, lang, ddir, states, layers_of, seed) -> None:
+def _bucc(out, checkpoints, acfg, ms: I.MiningSet, states, layers_of) -> None:
     if "retrieval" not in acfg.metrics:
         return
-    ms = I.load_bucc(lang, ddir, acfg.max_sentences, seed=0)
+    lang = ms.lang
     ids = [f"{i}" for i in ms.src_ids]
     perturbed = [perturb_texts(ms.src, ids, p, lang) for p in acfg.perturbations]
     for ck in checkpoints:
@@ -279,6 +267,6 @@ def _bucc(out, checkpoints, acfg, lang, ddir, states, layers_of, seed) -> None:
             s = states(ck, texts)
             for L in layers_of(s.shape[0]):
                 r = M.bucc_f1(s[L], t[L], ms.src_ids, ms.tgt_ids, texts, ms.tgt, ms.gold)
-                out.add(ck, "bucc2018", lang, ms.split, pert, "bucc_f1", r["f1"], L,
+                out.add(ck, ms.name, lang, ms.split, pert, "bucc_f1", r["f1"], L,
                         precision=r["precision"], recall=r["recall"], threshold=r["threshold"],
                         n_src=len(ms.src), n_tgt=len(ms.tgt), n_gold=len(ms.gold))  # fmt: skip

@@ -85,12 +85,16 @@ def plan(
     """Print the plan of steps a config expands to, and its size, without running it."""
     from xstilts.experiments.store import ArtifactStore
 
-    _, p = _load(config, data_dir)
+    cfg, p = _load(config, data_dir)
     store = ArtifactStore(out_dir) if out_dir else None
     shared, consumers = p.shared(), p.consumers()
     summ = p.summary()
     if store is not None:
         summ["done"] = sum(store.done(k) for k in p.steps)
+    from xstilts.experiments.estimate import describe, plan_size
+    from xstilts.paths import data_root
+
+    size = plan_size(p, data_root(data_dir or cfg.data_dir))
     if as_json:
         steps = []
         for s in p.steps.values():
@@ -100,7 +104,7 @@ def plan(
             if store is not None:
                 d["done"] = store.done(s.key)
             steps.append(d)
-        typer.echo(json.dumps({**summ, "steps_list": steps}, indent=2))
+        typer.echo(json.dumps({**summ, "size": size, "steps_list": steps}, indent=2))
         return
     for s in p.steps.values():
         mark = ""
@@ -116,6 +120,7 @@ def plan(
         f"Shared between pipelines, run once: {shared_kinds} (xN: pipelines using it).",
         soft_wrap=True,
     )
+    out.print(escape(describe(size)), soft_wrap=True)
     if store is not None:
         out.print(f"{summ['done']} of {summ['steps']} steps already done in {out_dir}")
 
@@ -236,15 +241,21 @@ def _print_summary(df) -> None:
         return
     from rich.table import Table
 
-    avg = df[(df.language == "avg") & (df.perturbation == "none")]
-    if avg.empty:
+    from xstilts.report.data import ALIGNMENT_METRICS
+
+    # XTREME's task scores average every language, English included (evaluate.py): so does this
+    rows = df[~df.language.isin(["avg", "all"]) & (df.perturbation == "none")]
+    rows = rows[~rows.step.astype(str).str.startswith("aggregate-")]
+    rows = rows[~rows.metric.isin(ALIGNMENT_METRICS)]  # per-layer probes: their own report section
+    if rows.empty:
         return
-    table = Table(title="zero-shot average over non-English languages")
-    for c in ("target", "intermediate", "metric", "mean", "seeds"):
+    table = Table(title="average over the languages evaluated, English included (as XTREME)")
+    for c in ("task", "target", "intermediate", "split", "metric", "mean", "seeds"):
         table.add_column(c)
-    g = avg.groupby(["target", "intermediate", "metric"])["value"]
-    for (t, i, m), s in g:
-        table.add_row(t, i, m, f"{100 * s.mean():.1f}", str(len(s)))
+    keys = ["task", "target", "intermediate", "split", "metric"]
+    per_seed = rows.groupby([*keys, "seed"])["value"].mean()
+    for (task, t, i, sp, m), s in per_seed.groupby(level=keys):
+        table.add_row(task, t, i, sp, m, f"{100 * s.mean():.1f}", str(len(s)))
     out.print(table)
 
 
@@ -378,14 +389,15 @@ def demo(
 ) -> None:
     """Offline demo of the three questions: transfer Δ after an intermediate task, robustness
     (a perturbation and an attack) and alignment per layer; then the report."""
-    from xstilts.experiments.demo import demo_config, summary_tables
+    from xstilts.experiments.demo import demo_config
     from xstilts.experiments.plan import build_plan
+    from xstilts.report.console import demo_tables
 
     cfg, text = demo_config(data_dir)
     p = build_plan(cfg, data_dir=data_dir)
     _execute(cfg, p, out_dir, "local", None, config_text=text, summary=False)
     _report(out_dir)
-    for t in summary_tables(out_dir):  # the report's own tables: console and report agree
+    for t in demo_tables(out_dir):  # the report's own tables: console and report agree
         _print_report_table(t)
     from xstilts.experiments.sweep import sweep_frame
     from xstilts.report.build import count_line

@@ -45,7 +45,7 @@ def cached_features(key: str, build, *, enabled: bool = True) -> Features:
     feats = build()
     datasets.disable_progress_bars()
     ds = datasets.Dataset.from_dict(feats)
-    from xstilts.experiments.atomic import atomic_path
+    from xstilts.atomic import atomic_path
 
     with atomic_path(path, first_wins=True) as tmp:  # content-keyed: concurrent writers agree
         ds.save_to_disk(str(tmp))

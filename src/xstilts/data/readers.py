@@ -42,7 +42,19 @@ from xstilts.registry import Registry
 Example = dict[str, Any]
 ReaderFn = Callable[[Path, Any], list[Example]]
 
-READERS: Registry[ReaderFn] = Registry("reader")
+# Every ``readers*`` module of data/ (``concat``, real-typo twins, ranking pools) and the masked-LM
+# text reader, imported on the first lookup: a new format is one new file.
+READERS: Registry[ReaderFn] = Registry(
+    "reader",
+    providers=(
+        "xstilts.data.readers",
+        "xstilts.data.readers_extra",
+        "xstilts.data.readers_intermediate",
+        "xstilts.data.readers_ranking",
+        "xstilts.data.readers_typos",
+        "xstilts.training.mlm",
+    ),
+)
 
 _BOM = "\ufeff"
 
@@ -1041,8 +1053,3 @@ def read(
         raise DataError("input nested too deeply", where=file_where(path)) from None
     except MemoryError:
         raise DataError("file too large to read into memory", where=file_where(path)) from None
-
-
-# Readers composed from the ones above (``concat``) register on import.
-from xstilts.data import readers_extra  # noqa: E402, F401, I001
-from xstilts.data import readers_typos  # noqa: E402, F401  (stickland_xnli: real-typo twins)

@@ -134,7 +134,7 @@ def twins(path: Path, cfg: SticklandXnliParams) -> tuple[str, list[tuple[int, in
         pairs = [tuple(p) for p in json.loads(cached.read_text(encoding="utf-8"))]
     else:
         pairs = align_twins(noisy, clean, min_similarity=cfg.min_similarity, window=cfg.window)
-        from xstilts.experiments.atomic import write_json
+        from xstilts.atomic import write_json
 
         write_json(cached, [list(p) for p in pairs])
     return lang, pairs, [noisy, clean]  # type: ignore[return-value]

@@ -8,61 +8,25 @@ internally and the report multiplies by 100).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from xstilts.errors import ConfigError
-from xstilts.registry import Registry
 
-
-@dataclass(frozen=True)
-class Metric:
-    name: str
-    inputs: tuple[str, ...]
-    fn: Callable[..., dict[str, float]]
-    main: str  # the key of the returned dict that is the metric's headline score
-    higher_is_better: bool = True
-    scale: float = 100.0  # factor from the stored 0..1 value to the reported number
-    bounds: tuple[float, float] = (0.0, 1.0)  # range of the stored value (intervals stay inside)
-    aggregation: str = "mean"  # how languages combine into an average
-
-
-METRICS: Registry[Metric] = Registry("metric")
-
-
-def metric(
-    name: str,
-    *,
-    inputs: tuple[str, ...] = ("predictions", "references"),
-    main: str | None = None,
-    higher_is_better: bool = True,
-    scale: float = 100.0,
-    bounds: tuple[float, float] = (0.0, 1.0),
-    aggregation: str = "mean",
-):
-    """Register ``fn(**inputs) -> dict`` under ``name`` with how its values read and combine."""
-
-    def deco(fn: Callable[..., dict[str, float]]):
-        m = Metric(name, inputs, fn, main or name, higher_is_better, scale, bounds, aggregation)
-        METRICS.register(name)(m)
-        return fn
-
-    return deco
-
-
-def compute(name: str, **kwargs: Any) -> dict[str, float]:
-    m = METRICS.get(name).obj
-    missing = [k for k in m.inputs if k not in kwargs]
-    if missing:
-        raise ConfigError(f"metric {name!r} needs inputs {missing}", where="metrics")
-    return {k: float(v) for k, v in m.fn(**kwargs).items()}
+# The registry, its ``@metric`` decorator and ``compute`` live in ``xstilts.scoring`` (tasks call
+# metrics by name without importing evaluation/); the metrics below register into it.
+from xstilts.scoring import METRICS, Metric, compute, metric  # noqa: F401
 
 
 @metric("accuracy")
 def accuracy(predictions: Sequence, references: Sequence, **_: Any) -> dict[str, float]:
+    """Share of equal pairs; unequal lengths are an error (XTREME's evaluate.py asserts them)."""
+    if len(predictions) != len(references):
+        raise ConfigError(
+            f"{len(predictions)} predictions vs {len(references)} references", where="metrics"
+        )
     p, r = np.asarray(predictions), np.asarray(references)
     return {"accuracy": float((p == r).mean()) if len(r) else float("nan")}
 
@@ -79,12 +43,3 @@ def f1_macro(predictions: Sequence, references: Sequence, **_: Any) -> dict[str,
         fn = float(((p != lab) & (r == lab)).sum())
         f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
     return {"f1_macro": float(np.mean(f1s)) if f1s else float("nan")}
-
-
-# Official-score metrics of the other families register themselves on import.
-from xstilts.evaluation import (  # noqa: E402,F401
-    metrics_qa,
-    metrics_regression,
-    metrics_retrieval,
-    metrics_tagging,
-)

@@ -7,8 +7,11 @@
   Chinese (each CJK character in U+4E00..U+9FA5 is its own token).
 
 The official scripts print 100x values; we keep 0..1 like every xstilts metric (the report
-multiplies by 100). Like the scripts, a question without a prediction scores 0 and predictions for
-unknown ids are ignored; the total is the number of *reference* questions.
+multiplies by 100). Like the scripts' ``evaluate`` (XTREME ``third_party/evaluate_squad.py`` and
+``evaluate_mlqa.py``, commit 838c13b6), every reference question counts, a repeated id as often as it
+occurs; an id is looked up in the predictions as it is (``qa['id'] in predictions``: an integer id
+matches an integer key, not its string); a question without a prediction scores 0 and predictions
+for unknown ids are ignored.
 """
 
 from __future__ import annotations
@@ -134,9 +137,10 @@ def mlqa_exact(prediction: str, ground_truth: str, lang: str) -> float:
 
 
 def gold_answers(
-    references: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-) -> dict[str, list[str]]:
-    """``id -> [gold texts]`` from a dict (id -> texts) or a list of canonical QA examples."""
+    references: Mapping[Any, Any] | Sequence[Mapping[str, Any]],
+) -> list[tuple[Any, list[str]]]:
+    """``[(id, [gold texts])]`` in reference order, repeats kept, from a dict (id -> texts) or a
+    list of canonical QA examples (``{"id", "answers"}``)."""
     if isinstance(references, Mapping):
         items: Iterable[tuple[Any, Any]] = references.items()
     else:
@@ -147,7 +151,7 @@ def gold_answers(
                     "QA references must be QA examples with id and answers", where="metrics"
                 )
             items.append((ex["id"], ex["answers"]))  # type: ignore[attr-defined]
-    out: dict[str, list[str]] = {}
+    out: list[tuple[Any, list[str]]] = []
     for qid, golds in items:
         if isinstance(golds, str):
             golds = [golds]
@@ -157,7 +161,7 @@ def gold_answers(
             raise ConfigError(f"question {qid!r} has no gold answers", where="metrics")
         if not all(isinstance(t, str) for t in texts):
             raise ConfigError(f"question {qid!r}: gold answers must be strings", where="metrics")
-        out[str(qid)] = texts
+        out.append((qid, texts))
     return out
 
 
@@ -173,7 +177,7 @@ def _evaluate(
     if not gold:
         raise ConfigError("no reference questions to score", where="metrics")
     f1 = em = 0.0
-    for qid, golds in gold.items():
+    for qid, golds in gold:
         if qid not in predictions:
             continue  # "Unanswered question ... will receive score 0."
         pred = predictions[qid]

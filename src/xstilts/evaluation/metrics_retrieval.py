@@ -83,7 +83,8 @@ def _ranking_inputs(rankings: Any, relevant: Any) -> list[tuple[list, set]]:
             raise ConfigError(
                 f"query {q}: rankings and relevant must be lists of ids", where="metrics"
             )
-        rel = set(rel)
+        # Mewsli-X's evaluate (XTREME third_party/utils_mewslix.py) strips gold ids, not predictions
+        rel = {r.strip() if isinstance(r, str) else r for r in rel}
         if not rel:
             raise ConfigError(f"query {q} has no relevant items", where="metrics")
         out.append((list(rank), rel))
@@ -114,7 +115,11 @@ def recall_at_k(ranked: Sequence, relevant: set, k: int) -> float:
 
 @metric("ranking", inputs=("rankings", "relevant"), main="map")
 def ranking(rankings: Any, relevant: Any, k: int = 20, **_: Any) -> dict[str, float]:
-    """mAP@k (XTREME-R's LAReQA / Mewsli-X metric, k=20), MRR (full ranking) and recall@k."""
+    """mAP@k (XTREME-R's LAReQA / Mewsli-X metric, k=20), MRR (full ranking) and recall@k.
+
+    With one relevant item per query (Mewsli-X) mAP@20 is Mewsli-X's ``evaluate``: the reciprocal
+    rank of the gold id among the first 20 predictions (0 when absent), gold ids stripped.
+    """
     if not isinstance(k, int) or k < 1:
         raise ConfigError("k must be a positive integer", where="metrics")
     items = _ranking_inputs(rankings, relevant)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from xstilts.data.cache import rows as feature_rows
-from xstilts.tasks.family import Family, Features
-from xstilts.training.batching import eval_batches
+
+if TYPE_CHECKING:  # annotations only: evaluation/ does not import tasks/ at run time
+    from xstilts.tasks.family import Family, Features
 
 # Batch keys that are targets or decoding aids, never model inputs (the trainer uses the same).
 NOT_MODEL_INPUTS = (
@@ -21,6 +22,12 @@ NOT_MODEL_INPUTS = (
 )
 
 
+def eval_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Sorted by length (longest first) for inference: minimal padding, deterministic."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
 def predict(
     model: torch.nn.Module,
     family: Family,
@@ -29,10 +36,17 @@ def predict(
     *,
     batch_size: int = 64,
     pad_id: int = 0,
-    device: torch.device | str = "cpu",
+    device: torch.device | str | None = None,
     return_logits: bool = False,
 ) -> list[Any] | tuple[list[Any], list[torch.Tensor]]:
-    """Decoded predictions in feature order (and raw logits rows when asked)."""
+    """Decoded predictions in feature order (and raw logits rows when asked).
+
+    Batches go to ``device``, by default the device the model's weights are on: the caller (a
+    protocol, the trainer) placed it by the device policy, and inference follows it.
+    """
+    from xstilts.models.device import model_device
+
+    device = model_device(model) if device is None else device
     rows = feature_rows(features)
     lengths = [len(r["input_ids"]) for r in rows]
     preds: list[Any] = [None] * len(rows)

@@ -9,6 +9,12 @@ running merge preserves with a stable descending sort.
 ``score(x, y) = margin(cos(x, y), (mean_k cos(x, NN_k(x)) + mean_k cos(y, NN_k(y))) / 2)``, i.e. for
 the ratio margin ``cos(x, y) / (sum_{NN_k(x)} cos / 2k + sum_{NN_k(y)} cos / 2k)``; candidates are
 each side's k nearest neighbours; retrieval modes forward / backward / intersect / max.
+
+``mine_bucc`` is XTREME's whole BUCC candidate step (google-research/xtreme, commit 838c13b6,
+``third_party/utils_retrieve.py``: ``mine_bitext`` then ``read_candidate2score``): repeated sentences
+are merged before mining, pairs with margin <= 0 are dropped, and a mined sentence that occurs more
+than once in its corpus is dropped, never mapped to an id. ``bucc_optimize_threshold`` and
+``bucc_scores`` are ``bucc_optimize`` / ``bucc_extract`` of the same file.
 """
 
 from __future__ import annotations
@@ -128,9 +134,11 @@ def mine(
 ) -> list[tuple[int, int, float]]:
     """Mined ``(src_index, tgt_index, score)`` pairs, as LASER ``mine_bitexts.py --mode mine``.
 
-    ``threshold``: keep only scores strictly above it (LASER applies it in ``max`` mode; here in
-    every mode when given). ``max`` mode greedily takes pairs by descending score, each sentence
-    used at most once (ties: earlier candidate first).
+    ``threshold``: keep only scores strictly above it. ``None`` is the official default: 0 in
+    ``max`` mode (``mine_bitext(threshold=0)`` prints a pair only if ``scores[i] > threshold``, after
+    marking both sentences as used), nothing in the other modes, where it applies no threshold; a
+    value given applies in every mode. ``max`` mode greedily takes pairs by descending score, each
+    sentence used at most once (ties: earlier candidate first).
     """
     if mode not in ("forward", "backward", "intersect", "max"):
         raise ConfigError(f"unknown mining mode {mode!r}", where="retrieval")
@@ -169,37 +177,85 @@ def mine(
                 seen_s.add(s)
                 seen_t.add(t)
                 pairs.append((s, t, float(scores[n])))
+    if threshold is None and mode == "max":
+        threshold = 0.0
     if threshold is not None:
         pairs = [p for p in pairs if p[2] > threshold]
     return pairs
 
 
-def candidates_to_ids(
-    pairs: Iterable[tuple[int, int, float]],
+def unify(texts: Sequence[str]) -> tuple[list[int], list[int]]:
+    """XTREME's ``text_load_unify`` + ``unique_embeddings``: for each row its unique sentence's
+    index, and for each unique sentence (first-seen order) the row whose embedding stands for it
+    (the *last* occurrence, as ``unique_embeddings`` builds ``{unique: row}`` over all rows).
+
+    Sentences are compared as read (only the line break removed), as ``text_load_unify`` does.
+    """
+    first: dict[str, int] = {}
+    inds = [first.setdefault(t, len(first)) for t in texts]
+    rep = [0] * len(first)
+    for row, u in enumerate(inds):
+        rep[u] = row
+    return inds, rep
+
+
+def sentence_ids(ids: Sequence[str], texts: Sequence[str]) -> dict[str, str]:
+    """XTREME's ``read_sent2id``: stripped sentence -> stripped id, sentences seen twice removed."""
+    out: dict[str, str] = {}
+    repeated: set[str] = set()
+    for i, t in zip(ids, texts, strict=True):
+        t = t.strip()
+        if t in out:
+            repeated.add(t)
+        else:
+            out[t] = i.strip()
+    for t in repeated:
+        del out[t]
+    return out
+
+
+@torch.no_grad()
+def mine_bucc(
+    x: Any,
+    y: Any,
     src_ids: Sequence[str],
     tgt_ids: Sequence[str],
-    src_texts: Sequence[str] | None = None,
-    tgt_texts: Sequence[str] | None = None,
+    src_texts: Sequence[str],
+    tgt_texts: Sequence[str],
+    *,
+    k: int = 4,
+    block: int = 2048,
 ) -> dict[tuple[str, str], float]:
-    """``(src_id, tgt_id) -> score``; with texts, a pair counts for every id of identical sentences.
+    """BUCC candidates ``(src_id, tgt_id) -> margin score`` exactly as XTREME's BUCC scripts.
 
-    XTREME's ``bucc_eval`` maps mined *sentences* back to ids, so a duplicated sentence stands for
-    all its ids; pass the texts to reproduce that, or omit them to keep exactly the mined indices.
+    ``mine_bitext`` (retrieval ``max``, ratio margin, ``k`` neighbours, threshold 0) runs on the
+    unique sentences of each side (``unify``); ``read_candidate2score`` maps a mined sentence back
+    to its id only when the sentence occurs once in its corpus (``sentence_ids``), keeping the
+    highest score per id pair. Gold pairs that involve a repeated sentence stay in the gold set
+    (``bucc_eval`` reads the gold file as is), so they count as missed.
     """
-    if src_texts is None or tgt_texts is None:
-        return {(src_ids[i], tgt_ids[j]): s for i, j, s in pairs}
-    s2ids: dict[str, list[str]] = {}
-    t2ids: dict[str, list[str]] = {}
-    for sid, txt in zip(src_ids, src_texts, strict=True):
-        s2ids.setdefault(txt.strip(), []).append(sid)
-    for tid, txt in zip(tgt_ids, tgt_texts, strict=True):
-        t2ids.setdefault(txt.strip(), []).append(tid)
+    xs, ys = as_matrix(x, "src embeddings"), as_matrix(y, "tgt embeddings")
+    if xs.shape[0] != len(src_texts) or ys.shape[0] != len(tgt_texts):
+        raise ConfigError("one embedding row per sentence expected", where="retrieval")
+    _, src_rep = unify(src_texts)
+    _, tgt_rep = unify(tgt_texts)
+    pairs = mine(xs[src_rep], ys[tgt_rep], k=k, mode="max", margin="ratio", block=block)
+    s2id, t2id = sentence_ids(src_ids, src_texts), sentence_ids(tgt_ids, tgt_texts)
     out: dict[tuple[str, str], float] = {}
-    for i, j, s in pairs:
-        for sid in s2ids[src_texts[i].strip()]:
-            for tid in t2ids[tgt_texts[j].strip()]:
-                out[(sid, tid)] = s
+    for i, j, score in pairs:
+        src, trg = src_texts[src_rep[i]].strip(), tgt_texts[tgt_rep[j]].strip()
+        if src in s2id and trg in t2id:
+            key = (s2id[src], t2id[trg])
+            out[key] = max(score, out.get(key, score))
     return out
+
+
+def candidates_to_ids(
+    pairs: Iterable[tuple[int, int, float]], src_ids: Sequence[str], tgt_ids: Sequence[str]
+) -> dict[tuple[str, str], float]:
+    """``(src_id, tgt_id) -> score`` of mined row indices (no sentence merging; for BUCC as XTREME
+    scores it, with repeated sentences, use ``mine_bucc``)."""
+    return {(src_ids[i], tgt_ids[j]): s for i, j, s in pairs}
 
 
 def _as_candidates(candidates: Any) -> dict[tuple[str, str], float]:

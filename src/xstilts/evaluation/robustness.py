@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from xstilts.errors import DataError
-from xstilts.experiments.results import ResultRow, ResultsStore
 from xstilts.perturb.metrics import mcnemar, paired_bootstrap
+from xstilts.rows import ResultRow, ResultsStore
 
 COMPARE_METRICS = ("delta_vs_baseline", "delta_ci_low", "delta_ci_high", "mcnemar_p")
 BASELINE = "none"

@@ -1,38 +1,33 @@
-"""The three phases as step runners: train (intermediate or target) and evaluate (zero-shot).
+"""The ``train`` step (intermediate or target phase) and the language checks of the planner.
 
-Runners take everything from the step's params (never from a global config): which model, which
-tasks, which hyperparameters, which checkpoint to start from. Only the encoder passes from one
-phase to the next; every phase starts fresh heads.
+The runner takes everything from the step's params (never from a global config): which model,
+which tasks, which hyperparameters, which checkpoint to start from. Only the encoder passes from
+one phase to the next; every phase starts fresh heads. Scoring steps (``evaluate``, ``attack``,
+``retrieve``, ``align``) are run by their protocols (``evaluation/protocols/``).
 """
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from xstilts.data.cache import cached_features, feature_key, tokenizer_fingerprint
+from xstilts.data.featurize import featurize
 from xstilts.data.sources import load_examples
 from xstilts.errors import ConfigError
-from xstilts.evaluation.predict import predict
-from xstilts.experiments.atomic import safe_join
-from xstilts.experiments.results import ResultRow
+from xstilts.evaluation.protocols.finetuned import input_digest  # noqa: F401  (re-exported)
 from xstilts.experiments.steps import STEP_KINDS, Step, StepContext
-from xstilts.models.encoder import EncoderRef, load_encoder, load_tokenizer
-from xstilts.models.model import (
-    MultiTaskModel,
-    inference_dtype,
-    load_state,
-    save_checkpoint,
-)
+from xstilts.models.build import build_model
+from xstilts.models.encoder import EncoderRef
+from xstilts.models.model import MultiTaskModel, load_state, save_checkpoint
+from xstilts.rows import ResultRow
 from xstilts.tasks.family import get_family
 from xstilts.tasks.registry import get_task
 from xstilts.tasks.spec import TaskSpec
+from xstilts.training import distributed
 from xstilts.training.config import PhaseConfig
 from xstilts.training.trainer import TrainSet, train
+
+__all__ = ["add_task_head", "build_model", "featurize", "input_digest", "run_train"]
 
 
 def _ref(p: dict[str, Any]) -> EncoderRef:
@@ -41,46 +36,6 @@ def _ref(p: dict[str, Any]) -> EncoderRef:
 
 def _data_dir(p: dict[str, Any]) -> Path | None:
     return Path(p["data_dir"]) if p.get("data_dir") else None
-
-
-def featurize(
-    spec: TaskSpec,
-    examples: list[dict],
-    tokenizer,
-    max_length: int,
-    split: str,
-    lang: str,
-    source_fp: str,
-    *,
-    cache: bool,
-    extra: str = "",
-):
-    fam = get_family(spec.family, where=f"task {spec.name}")
-    if spec.labels != get_task(spec.name).labels:  # discovered from data / read from a checkpoint
-        extra += "|labels=" + json.dumps(spec.labels)
-    key = feature_key(
-        tokenizer_fingerprint(tokenizer),
-        spec.name,
-        spec.version,
-        split,
-        lang,
-        max_length,
-        source_fp,
-        extra,
-    )
-    return cached_features(
-        key, lambda: fam.featurize(examples, tokenizer, spec, max_length), enabled=cache
-    )
-
-
-def build_model(ref: EncoderRef, p: dict[str, Any]) -> tuple[MultiTaskModel, Any]:
-    tok = load_tokenizer(ref, trust_remote_code=p.get("trust_remote_code", False))
-    enc = load_encoder(
-        ref,
-        trust_remote_code=p.get("trust_remote_code", False),
-        allow_pickle=p.get("allow_pickle", False),
-    )
-    return MultiTaskModel(enc), tok
 
 
 def add_task_head(
@@ -106,12 +61,10 @@ def run_train(step: Step, ctx: StepContext) -> list[ResultRow]:
     """Train on one or more English tasks from the pretrained encoder or a previous phase."""
     import torch
 
-    from xstilts.training import distributed
-
     p = step.params
     cfg = PhaseConfig.model_validate(p["phase"])
     if cfg.processes > 1 and not distributed.in_worker():
-        distributed.launch(step, ctx.work_dir, ctx.inputs, cfg.processes)
+        distributed.launch(step, ctx.work_dir, ctx.inputs, cfg.processes, run_worker)
         return []
     torch.manual_seed(p["seed"])
     ref = _ref(p)
@@ -186,135 +139,13 @@ def run_train(step: Step, ctx: StepContext) -> list[ResultRow]:
     return []
 
 
-def _labels(p: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: p["labels"][k]
-        for k in ("run_id", "config_hash", "model", "intermediate", "target", "seed")
-    }
-
-
-@STEP_KINDS.register("evaluate")
-def run_evaluate(step: Step, ctx: StepContext) -> list[ResultRow]:
-    """Zero-shot evaluation of a trained checkpoint on every requested language."""
-    p = step.params
-    spec = get_task(p["task"], where="target")
-    fam = get_family(spec.family)
-    ref = _ref(p)
-    ckpt = ctx.inputs["checkpoint"]
-    model, tok = build_model(ref, p)
-    load_state(model, ckpt, encoder_only=False)
-    model.to(dtype=inference_dtype(p.get("precision", "fp32")))
-    model.eval()
-    head_labels = model.head_specs.get(spec.name, {}).get("params", {}).get("labels")
-    if head_labels is not None and head_labels != spec.labels:
-        spec = spec.model_copy(update={"labels": list(head_labels)})
-    pert = p.get("perturbation")
-    rows: list[ResultRow] = []
-    per_lang: dict[str, dict[str, float]] = {}
-    pert_stats: dict[str, dict[str, float]] = {}
-    bar = ctx.progress(step.label, len(p["languages"])) if ctx.progress else None
-    for lang in p["languages"]:
-        split = p["split"] if spec.has_split(p["split"], lang) else "dev"
-        ex, fp = load_examples(spec, split, lang, _data_dir(p), limit=p.get("max_examples"))
-        extra = ""
-        if pert:
-            from xstilts.experiments.perturbed import perturb_examples
-
-            ex, stats = perturb_examples(ex, spec, pert, lang, source_fp=fp, data_dir=_data_dir(p))
-            extra = json.dumps(pert, sort_keys=True)
-            pert_stats[lang] = {
-                k: stats[k] for k in ("grapheme_edit_rate", "word_edit_rate", "n_changed")
-            }
-        feats = featurize(
-            spec,
-            ex,
-            tok,
-            p["max_length"],
-            split,
-            lang,
-            fp,
-            cache=p.get("cache_features", True),
-            extra=extra,
-        )
-        digest = input_digest(ex)  # what the model saw: equal across models on equal inputs
-        t0 = time.perf_counter()
-        preds = predict(
-            model, fam, spec.name, feats, batch_size=p["batch_size"], pad_id=tok.pad_token_id or 0
-        )
-        secs = time.perf_counter() - t0
-        scores = fam.score(preds, ex, feats, spec, lang)
-        per_lang[lang] = scores
-        for metric, value in scores.items():
-            rows.append(
-                ResultRow(
-                    **_labels(p),
-                    task=spec.name,
-                    language=lang,
-                    split=split,
-                    perturbation=p.get("perturbation_label", "none"),
-                    metric=metric,
-                    value=value,
-                    step=step.key,
-                    extra={"n": len(ex), "seconds": round(secs, 3), "input_digest": digest},
-                )
-            )
-        if p.get("save_predictions", True):
-            shown = (
-                fam.per_example(preds, ex, feats, spec) if hasattr(fam, "per_example") else preds
-            )
-            # a language name (from a task file) becomes a file name: it must stay inside
-            dest = safe_join(ctx.work_dir, f"predictions/{lang}.jsonl", where=f"languages[{lang}]")
-            _save_predictions(dest, ex, shown, spec)
-        if bar:
-            bar(1, None, None)
-    others = [lang for lang in per_lang if lang != spec.train_language and lang in spec.languages]
-    for metric in next(iter(per_lang.values())) if per_lang else {}:
-        if others:
-            value = float(np.mean([per_lang[lang][metric] for lang in others]))
-            rows.append(
-                ResultRow(
-                    **_labels(p),
-                    task=spec.name,
-                    language="avg",
-                    split=p["split"],
-                    perturbation=p.get("perturbation_label", "none"),
-                    metric=metric,
-                    value=value,
-                    step=step.key,
-                    extra={"languages": others},
-                )
-            )
-    return rows
-
-
-def input_digest(examples: list[dict]) -> str:
-    """sha256 of the examples as evaluated (ids, texts, labels), order included."""
-    import hashlib
-
-    blob = json.dumps(examples, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def _save_predictions(path: Path, examples: list[dict], preds: list[Any], spec: TaskSpec) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    labels = spec.labels
-    with open(path, "w", encoding="utf-8") as fh:
-        for ex, pr in zip(examples, preds, strict=True):
-            shown = labels[pr] if labels and isinstance(pr, int) else pr
-            fh.write(
-                json.dumps(
-                    {"id": ex.get("id"), "prediction": shown, "gold": _gold(ex)},
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
-
-
-def _gold(ex: dict) -> Any:
-    for k in ("label", "tags", "answers"):
-        if k in ex:
-            return ex[k]
-    return None
+def run_worker(spec: dict[str, Any]) -> None:
+    """One data-parallel worker (``training.distributed`` calls it): rebuild the step, train."""
+    step = Step(spec["kind"], spec["params"], spec["deps"], spec["label"], key=spec["key"])
+    ctx = StepContext(
+        work_dir=Path(spec["work_dir"]), inputs={k: Path(v) for k, v in spec["inputs"].items()}
+    )
+    run_train(step, ctx)
 
 
 def known_languages(spec: TaskSpec) -> set[str]:
@@ -336,7 +167,3 @@ def check_languages(spec: TaskSpec, langs: list[str] | None, where: str) -> list
             where=where,
         )
     return list(langs)
-
-
-# The `retrieve` step kind (no training) registers on import.
-import xstilts.experiments.retrieval  # noqa: E402, F401

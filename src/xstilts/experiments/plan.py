@@ -12,12 +12,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from xstilts.align.plan import add_align_steps
 from xstilts.data.sources import resolve_local
 from xstilts.errors import ConfigError
 from xstilts.experiments.config import ExperimentConfig
 from xstilts.experiments.pipeline import check_languages, known_languages
-from xstilts.experiments.retrieval import add_retrieve_steps, retrieval_tasks
+from xstilts.experiments.retrieval import add_align_steps, add_retrieve_steps, retrieval_tasks
 from xstilts.experiments.steps import Step
 from xstilts.models.encoder import resolve_model
 from xstilts.paths import data_root
@@ -277,6 +276,7 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
                             label=f"evaluate {target} after {label} seed {seed}",
                         )
                     )
+                    add_also_scored(plan, cfg, spec, ev, labels, tkey, targets, ddir)
                     for att in cfg.attacks:
                         al = att.label or f"attack:{att.name}@{att.params.get('query_budget', 500)}"
                         alangs = [
@@ -326,6 +326,41 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
     return plan
 
 
+def add_also_scored(
+    plan: Plan, cfg: ExperimentConfig, spec, ev: dict, labels: dict, tkey: str, targets, ddir
+) -> None:
+    """``evaluation.also_score``: the target's checkpoint and head scored on more tasks of its
+    family (each reported as its own target), e.g. one QA training scored on three QA sets."""
+    where = f"evaluation.also_score.{spec.name}"
+    for bad in set(cfg.evaluation.also_score) - set(targets):
+        raise ConfigError(f"{bad!r} is not a target of this config", where="evaluation.also_score")
+    for other in cfg.evaluation.also_score.get(spec.name, []):
+        ospec = get_task(other, where=where)
+        if ospec.family != spec.family or ospec.labels != spec.labels:
+            raise ConfigError(
+                f"{other} cannot be scored with the {spec.name} head (family or labels differ)",
+                where=where,
+            )
+        langs = eval_languages(cfg, ospec, [*targets, other])
+        params = {
+            **ev,
+            "task": other,
+            "head": spec.name,
+            "languages": langs,
+            "data": [_eval_fp(other, cfg.evaluation.split, lang, ddir) for lang in langs],
+            "task_fp": _task_fp(other),
+        }
+        plan.add(
+            Step(
+                "evaluate",
+                {**params, "labels": {**labels, "target": other}},
+                deps={"checkpoint": tkey},
+                label=f"evaluate {other} with the {spec.name} head after "
+                f"{labels['intermediate']} seed {labels['seed']}",
+            )
+        )
+
+
 def _check_subset(langs: list[str] | None, targets: list[str], where: str) -> None:
     """A language no target has would silently drop the perturbation or attack: an error."""
     if not langs or not targets:
@@ -354,7 +389,8 @@ def eval_languages(cfg: ExperimentConfig, spec, targets: list[str]) -> list[str]
     expand = cfg.evaluation.language_pairs and pairs
     if asked is None:
         return language_pairs(spec) if expand else list(spec.languages)
-    known = {lang for t in targets for lang in get_task(t).languages}
+    also = [o for tasks in cfg.evaluation.also_score.values() for o in tasks]
+    known = {lang for t in [*targets, *also] for lang in get_task(t).languages}
     check_languages(
         spec.model_copy(update={"languages": sorted(known)}), asked, "evaluation.languages"
     )

@@ -2,7 +2,7 @@
 
 A checkpoint in ``steps/<key>/`` keeps xstilts' own layout: heads by task, and the word-embedding
 table replaced by its digest while training left it unchanged. Export loads it the one way
-xstilts loads checkpoints (``models.model.load_state``: the table comes back from the base
+xstilts loads checkpoints (``models/build.py``: the table comes back from the base
 encoder and its digest is checked), maps the task head onto the matching ``AutoModelFor...``
 class (``export/layouts.py``), checks on a probe input that the exported model gives the same
 logits, and writes safetensors weights, the tokenizer and a model card.
@@ -36,6 +36,6 @@ __all__ = [
     "select",
 ]
 
-from xstilts.api import callable_package  # noqa: E402
+from xstilts.callable import callable_package  # noqa: E402
 
 callable_package(__name__, "export")  # ``xstilts.export(...)`` is the API function

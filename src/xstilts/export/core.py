@@ -35,29 +35,16 @@ class ExportResult:
 
 
 def _load(out_dir: Path, cand: Candidate):
-    """The checkpoint as xstilts uses it: base encoder, checkpoint weights, inherited digests."""
-    from xstilts.models.encoder import EncoderRef, load_encoder
-    from xstilts.models.model import MultiTaskModel, load_state
+    """The checkpoint as xstilts uses it (``models/build.py``, the one loader: base encoder,
+    checkpoint weights, inherited digests), with its tokenizer."""
+    from xstilts.models.build import load_model
+    from xstilts.models.encoder import EncoderRef
 
-    meta = ArtifactStore(out_dir).meta(cand.key)
-    p = meta["params"]
+    store = ArtifactStore(out_dir)
+    p = store.meta(cand.key)["params"]
     ref = EncoderRef(**p["model"])
-    enc = load_encoder(
-        ref,
-        trust_remote_code=p.get("trust_remote_code", False),
-        allow_pickle=p.get("allow_pickle", False),
-    )
-    model = MultiTaskModel(enc)
-    load_state(model, ArtifactStore(out_dir).path(cand.key), encoder_only=False)
-    model.eval()
-    return model, ref, p
-
-
-def _tokenizer(ref, params: dict[str, Any]):
-    """The tokenizer the step used: the base encoder's (a training step saves the same copy)."""
-    from xstilts.models.encoder import load_tokenizer
-
-    return load_tokenizer(ref, trust_remote_code=params.get("trust_remote_code", False))
+    model, tok = load_model(ref, store.path(cand.key), p, encoder_only=False)
+    return model, tok, ref, p
 
 
 def _task_labels(task: str) -> list[str] | None:
@@ -99,12 +86,21 @@ def _logits(hf, batch: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 def _check(model, hf, task: str, tok) -> float:
-    """Largest |difference| between xstilts' logits and the exported model's on the probe."""
+    """Largest |difference| between xstilts' logits and the exported model's on the probe, both
+    in fp32 on the device policy's device (``models/device.py``), then back on the CPU to save."""
+    from xstilts.models.device import place
+
+    dev = place(model, "fp32", where="export").device
+    hf.to(device=dev, dtype=torch.float32)
     enc = tok(PROBE, padding=True, return_tensors="pt")
-    batch = {k: enc[k] for k in ("input_ids", "attention_mask")}
-    with torch.inference_mode():
-        ours = model(task, **batch).float()
-        theirs = _logits(hf, batch).float()
+    batch = {k: enc[k].to(dev) for k in ("input_ids", "attention_mask")}
+    try:
+        with torch.inference_mode():
+            ours = model(task, **batch).float()
+            theirs = _logits(hf, batch).float()
+    finally:
+        model.to("cpu")
+        hf.to("cpu")
     if theirs.shape != ours.shape:
         theirs = theirs.reshape(ours.shape)
     mask = batch["attention_mask"].bool()
@@ -139,8 +135,7 @@ def export_checkpoint(
     )
     if to.exists() and any(to.iterdir()) and not overwrite:
         raise ConfigError("exists and is not empty (pass --overwrite to replace it)", where=str(to))
-    mt, ref, params = _load(out_dir, cand)
-    tok = _tokenizer(ref, params)
+    mt, tok, ref, params = _load(out_dir, cand)
     model_type = str(getattr(mt.encoder.config, "model_type", ""))
     task = params["tasks"][0] if cand.role == "target" and params.get("tasks") else None
     note: str | None = None

@@ -12,7 +12,12 @@ from torch import nn
 
 from xstilts.registry import Registry
 
-HEADS: Registry[type[nn.Module]] = Registry("head")
+# Heads of the multiple-choice, regression, tagging, span and masked-LM families: their modules are
+# imported on the first lookup.
+HEADS: Registry[type[nn.Module]] = Registry(
+    "head",
+    providers=("xstilts.models.heads", "xstilts.models.heads_mc", "xstilts.models.heads_tasks"),
+)
 
 
 class HeadConfig(BaseModel):
@@ -50,8 +55,3 @@ class ClassificationHead(nn.Module):
         x = self.dropout(pool(hidden, mask, self.cfg.pooling))
         x = self.dropout(torch.tanh(self.dense(x)))
         return self.out(x)
-
-
-# Heads of the multiple-choice, regression and masked-LM families register on import.
-import xstilts.models.heads_mc  # noqa: E402, F401
-import xstilts.models.heads_tasks  # noqa: E402, F401  (token tagging, span extraction)

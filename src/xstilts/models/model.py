@@ -58,8 +58,11 @@ class MultiTaskModel(nn.Module):
 
 
 def inference_dtype(precision: str) -> torch.dtype:
-    """The weight dtype for an inference ``precision`` (validated by the configs' Literal)."""
-    return {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
+    """The weight dtype of a resolved precision (``fp32``/``bf16``); the device policy
+    (``models/device.py``) decides which one runs."""
+    from xstilts.models.device import DTYPES
+
+    return DTYPES[precision]
 
 
 def _key(task: str) -> str:

@@ -34,6 +34,6 @@ __all__ = [
     "write_report_frame",
 ]
 
-from xstilts.api import callable_package  # noqa: E402
+from xstilts.callable import callable_package  # noqa: E402
 
 callable_package(__name__, "report")  # ``xstilts.report(...)`` is the API function

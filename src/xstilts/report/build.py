@@ -23,6 +23,7 @@ from xstilts.experiments.sweep import sweep_frame
 from xstilts.report import data as D
 from xstilts.report import plots as P
 from xstilts.report.effects import alignment_effects, effect_tables, grouped_gap_table
+from xstilts.report.leaderboard import leaderboard_tables
 from xstilts.report.page import CSS
 from xstilts.report.table import Table
 from xstilts.report.tables import (
@@ -252,9 +253,16 @@ def build_sections(
             if cka:
                 align.blocks.append(Block("figure", cka, f"CKA per layer and language{label}"))
 
+    board = Section("leaderboard", "XTREME and XTREME-R scores (as their leaderboards)")
+    for t in leaderboard_tables(df):
+        save_table(t)
+        board.blocks.append(Block("table", t))
+
     summary.blocks[0].value.extend(headline)
     return [
-        s for s in (summary, sweep, main, agg, perlang, robust, effects, align) if s and s.blocks
+        s
+        for s in (summary, sweep, main, agg, board, perlang, robust, effects, align)
+        if s and s.blocks
     ]
 
 

@@ -69,8 +69,45 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     kind[d["perturbation"] != CLEAN] = "perturbed"
     kind[is_attack] = "attack"
     kind[is_align] = "alignment"
+    stored = d["kind"].astype(str) if "kind" in d.columns else pd.Series("", index=d.index)
     d["kind"] = kind
-    return d.reset_index(drop=True)
+    return _with_averages(d, stored).reset_index(drop=True)
+
+
+_NOT_AVG_KEYS = frozenset({"language", "value", "extra", "layer", "checkpoint", "params"})
+
+
+def _with_averages(d: pd.DataFrame, stored_kind: pd.Series) -> pd.DataFrame:
+    """Each score's ``avg`` language, computed on read as the mean over its non-English languages
+    (steps store per-language rows only); a stored ``avg`` row (older stores) is kept as it is."""
+    scored = d[
+        (d["kind"] != "alignment")
+        & ~stored_kind.isin(["comparison", "alignment"])
+        & ~d["step"].astype(str).str.startswith(("compare-", "aggregate-"))
+        & ~d["language"].isin(["en", AVG, "all", ""])
+    ]
+    if scored.empty:
+        return d
+    # every other column (swept values included) names the score; dicts cannot be grouped by
+    keys = [
+        c
+        for c in d.columns
+        if c not in _NOT_AVG_KEYS and not d[c].map(lambda v: isinstance(v, dict | list)).any()
+    ]
+    means = scored.groupby(keys, dropna=False, sort=False)["value"].mean().reset_index()
+    have = d[d["language"] == AVG]
+    if not have.empty:
+        known = set(map(tuple, have[keys].astype(str).values))
+        means = means[[tuple(r) not in known for r in means[keys].astype(str).values]]
+    if means.empty:
+        return d
+    means["language"] = AVG
+    means["extra"] = [{} for _ in range(len(means))]
+    if "params" in d.columns:
+        means["params"] = [{} for _ in range(len(means))]
+    means["layer"] = math.nan
+    means["checkpoint"] = ""
+    return pd.concat([d, means], ignore_index=True)
 
 
 def _as_dict(x: Any) -> dict[str, Any]:

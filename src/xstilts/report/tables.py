@@ -288,7 +288,7 @@ def per_language_table(
     table.mark_best()
     table.notes.append("Mean ± std over seeds; best per language in bold.")
     if D.AVG in langs:
-        table.notes.append("avg: mean over the non-English languages, as stored by the pipeline.")
+        table.notes.append("avg: mean over the non-English languages, computed on read.")
     table.notes.extend(_seeds_note(cells_all))
     return table
 

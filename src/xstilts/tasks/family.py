@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import torch
 
 from xstilts.registry import Registry
+from xstilts.scoring import compute
 from xstilts.tasks.spec import TaskSpec
 
 Features = dict[str, list[Any]]  # column -> one value per feature row
@@ -43,7 +44,11 @@ class Family(Protocol):
     ) -> dict[str, float]: ...
 
 
-FAMILIES: Registry[Family] = Registry("task family")
+# Every module of ``tasks/families/`` (a new family is one new file there) and the masked-LM task,
+# imported on the first lookup.
+FAMILIES: Registry[Family] = Registry(
+    "task family", providers=("xstilts.tasks.families.*", "xstilts.training.mlm")
+)
 
 
 def pad_ids(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -61,8 +66,6 @@ def score_metrics(
     spec: TaskSpec, predictions: list[Any], references: list[Any]
 ) -> dict[str, float]:
     """Every metric the task declares, merged (families whose references are feature labels)."""
-    from xstilts.evaluation.metrics import compute
-
     out: dict[str, float] = {}
     for m in spec.metrics:
         out.update(compute(m, predictions=predictions, references=references))
@@ -70,6 +73,4 @@ def score_metrics(
 
 
 def get_family(name: str, *, where: str | None = None) -> Family:
-    import xstilts.tasks.families  # noqa: F401  (registers the built-in families)
-
     return FAMILIES.get(name, where=where).obj

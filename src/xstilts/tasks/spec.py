@@ -68,6 +68,11 @@ class TaskSpec(Strict):
     splits: dict[str, list[SplitSource]] = Field(default_factory=dict)
     benchmarks: list[str] = Field(default_factory=list)
     defaults: dict[str, Any] = Field(default_factory=dict)  # per-task hyperparameter defaults
+    # How a checkpoint is scored on this task: a name in ``evaluation.protocols.PROTOCOLS``
+    # (``finetuned``: a trained head predicts; ``retrieval``: embeddings are searched) and that
+    # protocol's own parameters (e.g. ``{kind: tatoeba}`` for retrieval)
+    protocol: str = "finetuned"
+    protocol_params: dict[str, Any] = Field(default_factory=dict)
     source_file: str | None = None
 
     def split_sources(self, split: str, lang: str) -> list[SplitSource]:

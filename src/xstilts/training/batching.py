@@ -36,14 +36,6 @@ def length_grouped_batches(
     return [batches[i] for i in perm]
 
 
-def eval_batches(
-    lengths: list[int], batch_size: int, max_tokens: int | None = None
-) -> list[list[int]]:
-    """Sorted by length (longest first) for inference: minimal padding, deterministic."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

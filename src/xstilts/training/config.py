@@ -35,7 +35,8 @@ class PhaseConfig(BaseModel):
     early_stopping_patience: int | None = Field(None, ge=1)
     sampler: str = "proportional"  # multi-task: proportional | temperature | uniform | weights
     sampler_params: dict[str, Any] = Field(default_factory=dict)
-    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    # auto: bf16 where the device runs it natively, else none (models/device.py)
+    mixed_precision: Literal["no", "auto", "bf16", "fp16"] = "no"
     checkpoint_every: int = 0  # steps between resumable checkpoints (0: only at epoch ends)
     # Data-parallel processes for this phase (one per GPU; torchrun + accelerate). Each global
     # batch of ``batch_size`` rows is split across them; with ``batch_size`` a multiple of

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +38,23 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def launch(step: Any, work_dir: Path, inputs: dict[str, Path], processes: int) -> None:
-    """Run ``step`` in ``processes`` data-parallel workers; returns when all have finished."""
+def launch(
+    step: Any,
+    work_dir: Path,
+    inputs: dict[str, Path],
+    processes: int,
+    worker: Callable[[dict[str, Any]], None],
+) -> None:
+    """Run ``step`` in ``processes`` data-parallel workers, each calling ``worker(spec)`` (a
+    module-level function of the caller, so it pickles by name and training never imports the
+    pipeline); returns when all have finished."""
     import torch
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-    if torch.cuda.is_available() and processes > torch.cuda.device_count():
+    from xstilts.models.device import detect
+
+    if detect().cuda and processes > torch.cuda.device_count():
         raise ConfigError(
             f"processes: {processes} but only {torch.cuda.device_count()} GPU(s) are visible",
             where=f"{step.label or step.key}: phase.processes",
@@ -76,7 +86,7 @@ def launch(step: Any, work_dir: Path, inputs: dict[str, Path], processes: int) -
         start_method="spawn",
     )
     try:
-        elastic_launch(config, _entry)(str(path))
+        elastic_launch(config, _entry)(str(path), worker)
     except ChildFailedError as e:
         raise TrainingError(
             f"data-parallel training with {processes} processes failed: {_failure(work_dir, e)}",
@@ -100,7 +110,7 @@ def _failure(work_dir: Path, e: Any) -> str:
     return text.splitlines()[0] if text else "a worker died"
 
 
-def _entry(path: str) -> None:
+def _entry(path: str, worker: Callable[[dict[str, Any]], None]) -> None:
     """One worker: mark it as a child, then run the step; a failure leaves its one-line reason."""
     os.environ[CHILD_ENV] = "1"
     spec = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -109,23 +119,9 @@ def _entry(path: str) -> None:
 
         torch.set_num_threads(int(spec.get("threads", 1)))
     try:
-        _worker(spec)
+        worker(spec)
     except BaseException as e:  # the parent only sees an exit code: leave the reason beside it
         msg = f"{type(e).__name__}: {e}".splitlines()[0]
         rank = os.environ.get("RANK", "0")
         (Path(spec["work_dir"]) / f"worker-error-{rank}.txt").write_text(msg, encoding="utf-8")
         raise
-
-
-def _worker(spec: dict[str, Any]) -> None:
-    from xstilts.experiments.steps import Step, StepContext, get_runner
-
-    step = Step(spec["kind"], spec["params"], spec["deps"], spec["label"], key=spec["key"])
-    ctx = StepContext(
-        work_dir=Path(spec["work_dir"]), inputs={k: Path(v) for k, v in spec["inputs"].items()}
-    )
-    get_runner(step.kind)(step, ctx)
-
-
-if __name__ == "__main__":
-    _entry(sys.argv[1])

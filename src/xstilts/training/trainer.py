@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 from xstilts.data.cache import rows as feature_rows
 from xstilts.errors import TrainingError
 from xstilts.evaluation.predict import NOT_MODEL_INPUTS, predict
+from xstilts.models import device as device_policy
 from xstilts.models.model import MultiTaskModel
 from xstilts.tasks.family import Family, Features
 from xstilts.tasks.spec import TaskSpec
@@ -180,9 +181,10 @@ def train(
 
         # a multi-task step uses one head: the others get no gradient in that step
         ddp = DistributedDataParallelKwargs(find_unused_parameters=len(sets) > 1)
+        # the device policy decides the device and whether bf16 runs natively (else fp32)
         accelerator = Accelerator(
-            mixed_precision=cfg.mixed_precision,
-            cpu=not torch.cuda.is_available(),
+            mixed_precision=device_policy.training_mixed_precision(cfg.mixed_precision),
+            cpu=device_policy.training_on_cpu(),
             gradient_accumulation_steps=1,
             kwargs_handlers=[ddp],
         )

@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from xstilts.errors import ConfigError, DataError
-from xstilts.evaluation.metrics import compute
 from xstilts.registry import pydantic_message
+from xstilts.scoring import compute
 from xstilts.tasks.family import FAMILIES, Features, pad_ids
 from xstilts.tasks.spec import TaskSpec
 

@@ -13,7 +13,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-import xstilts.evaluation.metrics_regression  # noqa: F401  (registers pearson_spearman)
 from xstilts.errors import DataError
 from xstilts.tasks.families.classification import Classification
 from xstilts.tasks.family import FAMILIES

@@ -1,9 +1,9 @@
 """Retrieval tasks (Tatoeba, BUCC, LAReQA, Mewsli-X): evaluated on embeddings, never trained.
 
-The family exists so a retrieval task is a normal registry entry (``xstilts tasks`` lists it,
-plans recognise it); the work is done by the ``retrieve`` step (``experiments/retrieval.py``).
-Which search a task needs follows from its first metric: ``tatoeba`` (aligned pairs, top-1 both
-ways), ``bucc2018`` (margin mining + threshold) or ``ranking`` (mAP@k over a candidate pool).
+The family exists so a retrieval task is a normal registry entry (``xstilts tasks`` lists it);
+the work is done by the task's protocol (``protocol: retrieval`` in its YAML,
+``evaluation/protocols/retrieval.py``), whose kind (``protocol_params: {kind: ...}``: ``tatoeba``,
+``bucc2018``, ``ranking`` or a new one) says how one language is searched and scored.
 """
 
 from __future__ import annotations
@@ -16,19 +16,6 @@ import torch
 from xstilts.errors import ConfigError
 from xstilts.tasks.family import FAMILIES, Features
 from xstilts.tasks.spec import TaskSpec
-
-KINDS = ("tatoeba", "bucc2018", "ranking")
-
-
-def retrieval_kind(spec: TaskSpec) -> str:
-    """``tatoeba`` | ``bucc2018`` | ``ranking``, from the task's first metric."""
-    kind = spec.metrics[0] if spec.metrics else ""
-    if kind not in KINDS:
-        raise ConfigError(
-            f"retrieval task {spec.name} must list one of {', '.join(KINDS)} first in metrics",
-            where=spec.source_file,
-        )
-    return kind
 
 
 class Retrieval:

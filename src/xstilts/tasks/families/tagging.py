@@ -22,8 +22,9 @@ Family parameters, read from the task's ``defaults`` (other keys there are hyper
   The list is stored in the checkpoint's head config; evaluation reads it back from there, so
   train and test use the same id -> tag mapping.
 
-Scores: every metric in ``spec.metrics`` over word-level tag sequences (``seqeval``: XTREME's F1 for
-both NER and POS; ``token_accuracy``).
+Scores: every metric in ``spec.metrics`` over word-level tag sequences (seqeval chunk F1, XTREME's
+F1 for both NER and POS: ``seqeval_v0`` for POS, see ``evaluation/metrics_tagging.py``;
+``token_accuracy``).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from xstilts.errors import ConfigError, DataError
-from xstilts.evaluation.metrics import compute
 from xstilts.registry import pydantic_message
+from xstilts.scoring import compute
 from xstilts.tasks.family import FAMILIES, Features, pad_ids
 from xstilts.tasks.spec import TaskSpec
 

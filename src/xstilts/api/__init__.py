@@ -9,8 +9,6 @@ notebook can continue each other's work.
 from __future__ import annotations
 
 import json
-import sys
-import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,19 +149,3 @@ def export(
     if push_to_hub:
         push(res.path, push_to_hub, private=private)
     return res
-
-
-class _CallableModule(types.ModuleType):
-    """A package that is also the API function of its name (``xstilts.report(out)``)."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return globals()[self.__dict__["_xstilts_api"]](*args, **kwargs)
-
-
-def callable_package(name: str, api_name: str) -> None:
-    """Make package ``name`` callable as ``xstilts.api.<api_name>``: ``xstilts.report`` and
-    ``xstilts.export`` are both subpackages and API functions, and imports of their modules
-    (``import xstilts.report.build as b``) keep working."""
-    mod = sys.modules[name]
-    mod.__class__ = _CallableModule
-    mod._xstilts_api = api_name
