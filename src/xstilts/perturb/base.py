@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from xstilts.perturb.text import Edit, apply_edits
+from xstilts.perturb.text import Edit, Word, apply_edits, words
 from xstilts.registry import Registry
 
 PERTURBATIONS: Registry[type[Perturbation]] = Registry("perturbation")
@@ -83,9 +83,15 @@ class Perturbation:
         k = n_edits(self.rate, len(sites), rng)
         edits: list[Edit] = []
         nfc = unicodedata.is_normalized("NFC", text)
+        ws = words(text)
         for i in sorted(rng.sample(range(len(sites)), k)):
             e = _keep_nfc(self.edit_site(text, sites[i], lang, rng), nfc)
-            if e is not None and e.before != e.after and not conflicts(e, edits):
+            if (
+                e is not None
+                and e.before != e.after
+                and not conflicts(e, edits)
+                and not erases_word(text, e, edits, ws)
+            ):
                 edits.append(e)
         edits.sort(key=lambda e: (e.start, e.end))
         return apply_edits(text, edits), edits
@@ -104,6 +110,27 @@ class Perturbation:
                     if len(out) >= max_n:
                         break
         return out
+
+
+def erases_word(
+    text: str, e: Edit, edits: Sequence[Edit], ws: Sequence[Word] | None = None
+) -> bool:
+    """Whether ``e``, on top of ``edits``, leaves a word of ``text`` without a letter or digit.
+
+    Each deletion keeps its word non-empty on its own; several deletions in one short word (two
+    clusters, both deleted) would still erase it, so edits are checked together per word.
+    """
+    if e.after.strip():
+        return False
+    for w in words(text) if ws is None else ws:
+        if w.start <= e.start and e.end <= w.end:
+            inner = [
+                dataclasses.replace(o, start=o.start - w.start, end=o.end - w.start)
+                for o in [*edits, e]
+                if w.start <= o.start and o.end <= w.end
+            ]
+            return not any(c.isalnum() for c in apply_edits(w.text, inner))
+    return False
 
 
 def _keep_nfc(e: Edit | None, nfc: bool) -> Edit | None:

@@ -31,7 +31,7 @@ from xstilts.perturb.base import PERTURBATIONS, Perturbation, build
 from xstilts.perturb.text import Edit, apply_edits, grapheme_spans, word_units
 
 # Bump when an algorithm changes output for the same (name, params, seed): invalidates cached copies.
-PERTURB_VERSION = 1
+PERTURB_VERSION = 2  # 2: deletions never erase a word; Malayalam old-style chillus end a cluster
 
 FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
     "classification": ("text_a", "text_b"),

@@ -166,7 +166,7 @@ def _clusters(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """
     out: list[list[int]] = []
     glue_next = False
-    for a, b in spans:
+    for a, b in _split_chillus(text, spans):
         ch = text[a]
         dependent = (
             bool(out)
@@ -183,6 +183,22 @@ def _clusters(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 _LOE = regex.compile(r"\p{LOE}")
+# Old-style Malayalam chillu: consonant + virama + ZWJ, a complete letter (the atomic chillus
+# U+0D7A-U+0D7F encode the same thing). Unicode 15.1 grapheme rules (GB9c) glue it to the next
+# consonant, which made whole syllables (and short words) one cluster; it ends an akshara here.
+_CHILLU = regex.compile(r"\p{sc=Malayalam}\u0d4d\u200d")
+
+
+def _split_chillus(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out = []
+    for a, b in spans:
+        cut = a
+        for m in _CHILLU.finditer(text, a, b):
+            if m.end() < b:
+                out.append((cut, m.end()))
+                cut = m.end()
+        out.append((cut, b))
+    return out
 
 
 def word_units(text: str) -> list[tuple[int, int]]:
