@@ -128,12 +128,21 @@ def test_max_edits_and_similarity_constraints():
 
     victim = KeywordVictim()
     run = run_attack(
-        victim, _examples(), "classification", "de", {"similarity_threshold": 0.5}, similarity=sim
+        victim,
+        _examples(),
+        "classification",
+        "de",
+        {"similarity": {"threshold": 0.5}},
+        similarity=sim,
     )
     assert calls and run.summary["successful"] == 0
     with pytest.raises(ConfigError, match="similarity"):
         run_attack(
-            KeywordVictim(), _examples(), "classification", "de", {"similarity_threshold": 0.5}
+            KeywordVictim(),
+            _examples(),
+            "classification",
+            "de",
+            {"similarity": {"threshold": 0.5, "encoder": "/no/such/encoder"}},
         )
 
 

@@ -230,7 +230,8 @@ def run_attack_step(step: Step, ctx: StepContext) -> list[ResultRow]:
     from xstilts.data.sources import load_examples
     from xstilts.experiments.pipeline import _data_dir, _labels, _ref, build_model
     from xstilts.models.model import load_state
-    from xstilts.perturb.attack import AttackConfig, run_attack
+    from xstilts.perturb.attack import AttackConfig, family_goal, run_attack
+    from xstilts.perturb.victims import FamilyVictim
     from xstilts.tasks.registry import get_task
 
     p = step.params
@@ -240,8 +241,8 @@ def run_attack_step(step: Step, ctx: StepContext) -> list[ResultRow]:
     load_state(model, ctx.inputs["checkpoint"], encoder_only=False)
     model.eval()
     cfg = AttackConfig.model_validate({"search": p["attack"]["name"], **p["attack"]["params"]})
+    goal = family_goal(spec.family, cfg.goal, spec)
     label = p["perturbation_label"]
-    index = {lab: i for i, lab in enumerate(spec.labels or [])}
     rows: list[ResultRow] = []
     per_lang: dict[str, dict[str, float]] = {}
     for lang in p["languages"]:
@@ -249,9 +250,10 @@ def run_attack_step(step: Step, ctx: StepContext) -> list[ResultRow]:
         ex, _ = load_examples(
             spec, split, lang, _data_dir(p), limit=p["attack"].get("max_examples")
         )
-        ex = [{**e, "label": index[str(e["label"])]} for e in ex]
-        victim = ModelVictim(model, tok, spec, p["max_length"], p["batch_size"])
-        run = run_attack(victim, ex, spec.family, lang, cfg)
+        victim = FamilyVictim(
+            model, tok, spec, goal, max_length=p["max_length"], batch_size=p["batch_size"]
+        )
+        run = run_attack(victim, ex, spec.family, lang, cfg, spec=spec, goal=goal)
         out = safe_join(ctx.work_dir, f"attacks/{lang}.json", where=f"languages[{lang}]")
         out.parent.mkdir(parents=True, exist_ok=True)
         run.save(out)
@@ -265,6 +267,8 @@ def run_attack_step(step: Step, ctx: StepContext) -> list[ResultRow]:
                 "avg_queries",
                 "perturbation_rate",
                 "clean_accuracy",
+                "clean_score",
+                "score_under_attack",
             )
         }
         # undefined is not zero: no successful attack has no perturbation rate; leave it out
@@ -281,6 +285,8 @@ def run_attack_step(step: Step, ctx: StepContext) -> list[ResultRow]:
                     metric=metric,
                     value=float(value),
                     step=step.key,
+                    kind="attack",
+                    params={**cfg.constraint(), "goal": goal.describe()},
                     extra={
                         "n": len(ex),
                         "attack": cfg.model_dump(mode="json"),
@@ -303,6 +309,8 @@ def run_attack_step(step: Step, ctx: StepContext) -> list[ResultRow]:
                     metric=metric,
                     value=float(np.mean(vals)),
                     step=step.key,
+                    kind="attack",
+                    params={**cfg.constraint(), "goal": goal.describe()},
                     extra={"languages": [lang for lang in others if metric in per_lang[lang]]},
                 )
             )

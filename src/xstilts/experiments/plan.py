@@ -153,10 +153,15 @@ def build_plan(cfg: ExperimentConfig, *, data_dir: str | None = None) -> Plan:
         check_perturbation,
         perturbation_applies,
     )
+    from xstilts.perturb.attack import attack_problem
 
     for i, att in enumerate(cfg.attacks):
         check_attack(att.model_dump(), f"attacks[{i}].params")
         _check_subset(att.languages, targets, f"attacks[{i}].languages")
+        for t in targets:  # the family must have a goal, the fields must exist
+            why = attack_problem({"search": att.name, **att.params}, get_task(t))
+            if why:
+                raise ConfigError(why, where=f"attacks[{i}]")
     for i, pert in enumerate(cfg.perturbations):
         check_perturbation(pert.name, pert.params, f"perturbations[{i}]")
         _check_subset(pert.languages, targets, f"perturbations[{i}].languages")

@@ -4,6 +4,7 @@ Importing the package registers every perturbation in ``PERTURBATIONS``.
 """
 
 from xstilts.perturb import char as _char  # noqa: F401  (registers)
+from xstilts.perturb import codemix as _codemix  # noqa: F401  (registers)
 from xstilts.perturb import word as _word  # noqa: F401  (registers)
 from xstilts.perturb.base import PERTURBATIONS, Perturbation, build
 from xstilts.perturb.examples import (

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from xstilts.errors import DataError
+from xstilts.perturb.goals import AttackGoal, LabelFlip
 from xstilts.tasks.family import FAMILIES, Features, pad_ids, score_metrics
 from xstilts.tasks.spec import TaskSpec
 
@@ -20,6 +21,10 @@ class Classification:
 
     def head_params(self, spec: TaskSpec) -> dict[str, Any]:
         return {"num_labels": len(spec.labels or [])}
+
+    def attack_goal(self, params: dict[str, Any], spec: TaskSpec | None) -> AttackGoal:
+        """Attacks flip the predicted label away from the gold one."""
+        return ClassificationGoal(params, spec)
 
     def label_ids(self, examples: Sequence[dict], spec: TaskSpec) -> list[int]:
         index = {lab: i for i, lab in enumerate(spec.labels or [])}
@@ -78,6 +83,15 @@ class Classification:
         lang: str,
     ) -> dict[str, float]:
         return score_metrics(spec, predictions, features["labels"])
+
+
+class ClassificationGoal(LabelFlip):
+    """Label flip on one text or a text pair (encoded as one sequence: gradient importance)."""
+
+    fields = ("text_a", "text_b")
+
+    def grad_fields(self, example: dict) -> list[str] | None:
+        return [f for f in self.fields if isinstance(example.get(f), str)]
 
 
 FAMILIES.register("classification")(Classification())

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from xstilts.errors import DataError
+from xstilts.perturb.goals import AttackGoal, LabelFlip
 from xstilts.tasks.families.classification import Classification
 from xstilts.tasks.family import FAMILIES, Features, pad_ids
 from xstilts.tasks.spec import TaskSpec
@@ -35,6 +36,10 @@ class MultipleChoice(Classification):
 
     name = "multiple_choice"
     head = "multiple_choice"
+
+    def attack_goal(self, params: dict[str, Any], spec: TaskSpec | None) -> AttackGoal:
+        """Attacks flip the chosen answer away from the gold one."""
+        return MultipleChoiceGoal(params, spec)
 
     def head_params(self, spec: TaskSpec) -> dict[str, Any]:
         return {}
@@ -96,6 +101,15 @@ class MultipleChoice(Classification):
             batch["token_type_ids"], _ = pad_ids(types, 0)
         batch["labels"] = torch.as_tensor([r["labels"] for r in rows], dtype=torch.long)
         return batch
+
+
+class MultipleChoiceGoal(LabelFlip):
+    """Label flip; the context and the choices are attacked by default (COPA's ``question`` is
+    ``cause``/``effect``, a label-like key, so it is attacked only when named)."""
+
+    fields = ("context", "question", "choices")
+    default_fields = ("context", "choices")
+    implicit_fields = ("choices",)
 
 
 FAMILIES.register("multiple_choice")(MultipleChoice())

@@ -28,14 +28,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xstilts.errors import ConfigError, DataError
 from xstilts.evaluation.metrics import compute
+from xstilts.perturb.goals import AttackGoal, new_offset
 from xstilts.registry import pydantic_message
 from xstilts.tasks.family import FAMILIES, Features, pad_ids
 from xstilts.tasks.spec import TaskSpec
@@ -129,6 +130,12 @@ def best_spans(
 class QA:
     name = "qa"
     head = "span_extraction"
+
+    def attack_goal(self, params: dict[str, Any], spec: TaskSpec | None) -> AttackGoal:
+        """Attacks push the predicted span's F1 below a threshold without touching an answer."""
+        goal = QAGoal(params, spec)
+        goal.family = self
+        return goal
 
     def head_params(self, spec: TaskSpec) -> dict[str, Any]:
         return {}
@@ -326,6 +333,66 @@ class QA:
                 res["score"] = (res["f1"] + res["exact_match"]) / 2
             out.update(res)
         return out
+
+
+class QAGoalParams(BaseModel):
+    """Success: the F1 of the predicted span with the ``reference`` answers (``gold``, or the
+    model's own clean ``prediction``) falls below ``threshold``."""
+
+    model_config = ConfigDict(extra="forbid")
+    threshold: float = Field(0.5, gt=0.0, le=1.0)
+    reference: Literal["gold", "prediction"] = "gold"
+
+
+class QAGoal(AttackGoal):
+    """Edits stay outside every gold answer span; answer offsets move with the edits before
+    them, so each gold answer is found at its mapped offset in the adversarial context."""
+
+    name = "qa_span_f1"
+    params_model = QAGoalParams
+    fields = ("question", "context")
+    metric = "f1"
+    decodes_text = True
+    family: QA
+
+    def decode(self, preds, logits, examples, features):
+        return self.family.per_example(preds, examples, features, self.spec)
+
+    def value(self, example, out, clean):
+        from xstilts.evaluation.metrics_qa import mlqa_f1, squad_f1
+
+        refs = (
+            [clean]
+            if self.params.reference == "prediction"
+            else [a["text"] for a in answers_of(example)]
+        )
+        if not refs:
+            return float(out == "")
+        lang = example.get("answer_language") or self.lang.split("-")[0]
+        if self.spec is not None and "mlqa" in self.spec.metrics and lang:
+            return max(mlqa_f1(out, r, lang) for r in refs)
+        return max(squad_f1(out, r) for r in refs)
+
+    objective = value
+
+    def success(self, example, out, clean):
+        return self.value(example, out, clean) < self.params.threshold
+
+    def frozen(self, example, key):
+        if key != "context":
+            return []
+        return [
+            (int(a["answer_start"]), int(a["answer_start"]) + len(a["text"]))
+            for a in answers_of(example)
+        ]
+
+    def remap(self, original, new, edits):
+        if "context" not in edits or not answers_of(original):
+            return
+        new["answers"] = [
+            {**a, "answer_start": new_offset(int(a["answer_start"]), edits["context"])}
+            for a in answers_of(original)
+        ]
 
 
 FAMILIES.register("qa")(QA())

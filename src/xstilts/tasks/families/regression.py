@@ -27,6 +27,8 @@ class Regression(Classification):
     head = "regression"
     label_dtype = torch.float32
 
+    attack_goal = None  # a score has no label to flip: regression tasks are not attacked
+
     def head_params(self, spec: TaskSpec) -> dict[str, Any]:
         return {}
 

@@ -34,10 +34,11 @@ from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xstilts.errors import ConfigError, DataError
 from xstilts.evaluation.metrics import compute
+from xstilts.perturb.goals import AttackGoal
 from xstilts.registry import pydantic_message
 from xstilts.tasks.family import FAMILIES, Features, pad_ids
 from xstilts.tasks.spec import TaskSpec
@@ -118,6 +119,12 @@ class Tagging:
         if not labels:
             raise DataError(f"no tags in the training data of {spec.name}", where=spec.name)
         return spec.model_copy(update={"labels": labels})
+
+    def attack_goal(self, params: dict[str, Any], spec: TaskSpec | None) -> AttackGoal:
+        """Attacks push a sentence's tagging score below a threshold (see ``TaggingGoalParams``)."""
+        goal = TaggingGoal(params, spec)
+        goal.family = self
+        return goal
 
     def head_params(self, spec: TaskSpec) -> dict[str, Any]:
         labels = self._labels(spec)
@@ -284,6 +291,71 @@ class Tagging:
         for m in spec.metrics:
             out.update(compute(m, predictions=preds, references=gold))
         return out
+
+
+class TaggingGoalParams(BaseModel):
+    """``metric``: ``token_accuracy`` (share of words tagged as the reference), ``entity_f1``
+    (exact-span entity F1 of the sentence, BIO tags) or ``entities_kept`` (share of the reference
+    entities still found exactly: ``threshold: 0.5`` means an attack wins once more than half of
+    the gold entities are lost). Success: the metric falls below ``threshold``. ``reference``:
+    ``gold`` tags, or the model's own ``prediction`` on the clean sentence (robustness of an
+    untrained or weak model's output)."""
+
+    model_config = ConfigDict(extra="forbid")
+    metric: Literal["token_accuracy", "entity_f1", "entities_kept"] = "token_accuracy"
+    threshold: float = Field(0.5, gt=0.0, le=1.0)
+    reference: Literal["gold", "prediction"] = "gold"
+
+
+class TaggingGoal(AttackGoal):
+    """Edits stay inside one token and keep it one non-empty token: tags stay aligned."""
+
+    name = "tagging"
+    params_model = TaggingGoalParams
+    fields = ("tokens",)
+    family: Tagging
+
+    @property
+    def metric(self) -> str:  # type: ignore[override]
+        return self.params.metric
+
+    def decode(self, preds, logits, examples, features):
+        return self.family.per_example(preds, examples, features, self.spec)
+
+    def _reference(self, example: dict, clean: list[str]) -> list[str]:
+        if self.params.reference == "prediction":
+            return list(clean)
+        return self.family.gold_tags(example, self.spec)
+
+    def value(self, example, out, clean):
+        ref = self._reference(example, clean)
+        if self.params.metric == "token_accuracy":
+            return sum(p == g for p, g in zip(out, ref, strict=True)) / len(ref) if ref else 1.0
+        from seqeval.metrics.sequence_labeling import get_entities
+
+        gold, pred = set(get_entities(list(ref))), set(get_entities(list(out)))
+        if not gold:
+            return 1.0 if self.params.metric == "entities_kept" or not pred else 0.0
+        hit = len(gold & pred)
+        if self.params.metric == "entities_kept":
+            return hit / len(gold)
+        return 2 * hit / (len(gold) + len(pred))
+
+    objective = value
+
+    def success(self, example, out, clean):
+        return self.value(example, out, clean) < self.params.threshold
+
+    def skip(self, example, clean):
+        if self.params.metric != "token_accuracy":
+            from seqeval.metrics.sequence_labeling import get_entities
+
+            if not get_entities(list(self._reference(example, clean))):
+                return True  # no entity to lose
+        return self.success(example, clean, clean)
+
+    def valid(self, key, before, after):
+        return bool(after.strip()) and len(after.split()) == len(before.split())
 
 
 FAMILIES.register("tagging")(Tagging())
