@@ -98,9 +98,14 @@ class FamilyVictim:
         store: dict[str, torch.Tensor] = {}
 
         def hook(_mod, _inp, output):
-            output.retain_grad()
+            output = output.detach().requires_grad_(True)  # a leaf: only its gradient is kept
             store["emb"] = output
+            return output
 
+        # no weight gradients (the embedding table alone is 96M of XLM-R's parameters)
+        frozen = [p for p in self.model.parameters() if p.requires_grad]
+        for p in frozen:
+            p.requires_grad_(False)
         handle = emb.register_forward_hook(hook)
         was_training = self.model.training
         self.model.eval()
@@ -134,7 +139,6 @@ class FamilyVictim:
                     )
                     loss = self.fam.loss(logits, batch) * len(exs)
                     loss.backward()
-                self.model.zero_grad(set_to_none=True)
                 self.forward_examples += len(exs)
                 g = store["emb"].grad.float().norm(dim=-1).cpu().numpy()
                 for r, j in enumerate(idx):
@@ -153,6 +157,8 @@ class FamilyVictim:
                     out[j] = imp
         finally:
             handle.remove()
+            for p in frozen:
+                p.requires_grad_(True)
             self.model.train(was_training)
         return out
 
