@@ -14,16 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from xstilts.data.sources import content_key
-from xstilts.evaluation.predict import predict
 from xstilts.experiments.atomic import safe_join, write_json
 from xstilts.experiments.results import ResultRow
 from xstilts.experiments.steps import STEP_KINDS, Step, StepContext
 from xstilts.paths import cache_root
-from xstilts.tasks.family import get_family
+from xstilts.perturb.victims import FamilyVictim
 from xstilts.tasks.spec import TaskSpec
 
 
@@ -195,33 +193,17 @@ def real_typos_examples(
     return out, stats
 
 
-class ModelVictim:
-    """The model under test as an attack victim: one batched forward pass per call."""
+class ModelVictim(FamilyVictim):
+    """A classifier as an attack victim with ``predict_proba`` (the family victim, label flips)."""
 
     def __init__(self, model, tokenizer, spec: TaskSpec, max_length: int, batch_size: int) -> None:
-        self.model, self.tok, self.spec = model, tokenizer, spec
-        self.fam = get_family(spec.family)
-        self.max_length, self.batch_size = max_length, batch_size
-        self.forward_examples = 0
+        from xstilts.perturb.attack import family_goal
+
+        goal = family_goal(spec.family, {}, spec)
+        super().__init__(model, tokenizer, spec, goal, max_length=max_length, batch_size=batch_size)
 
     def predict_proba(self, examples: list[dict]) -> np.ndarray:
-        labels = self.spec.labels or []
-        named = [
-            {**ex, "label": labels[ex["label"]] if isinstance(ex["label"], int) else ex["label"]}
-            for ex in examples
-        ]
-        feats = self.fam.featurize(named, self.tok, self.spec, self.max_length)
-        _, logits = predict(
-            self.model,
-            self.fam,
-            self.spec.name,
-            feats,
-            batch_size=self.batch_size,
-            pad_id=self.tok.pad_token_id or 0,
-            return_logits=True,
-        )
-        self.forward_examples += len(examples)
-        return torch.softmax(torch.stack(logits), -1).numpy()
+        return np.stack(self.predict(examples))
 
 
 @STEP_KINDS.register("attack")
