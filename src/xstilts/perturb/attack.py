@@ -147,7 +147,9 @@ class AttackConfig(BaseModel):
     similarity: SimilarityConstraint | None = None
     query_budget: int = Field(500, ge=1)  # per example, including the clean query
     importance: Literal["gradient", "deletion", "none"] = "deletion"
-    goal: dict[str, Any] = Field(default_factory=dict)  # the family goal's parameters
+    # the family goal's parameters, or per family ({tagging: {...}, qa: {...}}) for a config
+    # whose targets mix families
+    goal: dict[str, Any] = Field(default_factory=dict)
     fields: list[str] | None = None
     parallel: int = Field(32, ge=1)  # examples searched side by side (shared batches)
     seed: int = 0
@@ -557,10 +559,14 @@ def family_goal(family: str, params: dict | None = None, spec: Any = None) -> At
     from xstilts.registry import pydantic_message
     from xstilts.tasks.family import get_family
 
+    from xstilts.tasks.family import FAMILIES
+
     fam = get_family(family, where="family")
     make = getattr(fam, "attack_goal", None)
     if make is None:
         raise ConfigError(f"task family {family!r} declares no attack goal", where="family")
+    if params and set(params) <= set(FAMILIES.names()):  # per family: {tagging: {...}, qa: ...}
+        params = params.get(family) or {}
     try:
         return make(params or {}, spec)
     except ValidationError as exc:
