@@ -557,9 +557,7 @@ def summarize_attack(results: Sequence[AttackResult]) -> dict[str, float]:
 def family_goal(family: str, params: dict | None = None, spec: Any = None) -> AttackGoal:
     """The attack goal a task family declares (``attack_goal``); ConfigError if it has none."""
     from xstilts.registry import pydantic_message
-    from xstilts.tasks.family import get_family
-
-    from xstilts.tasks.family import FAMILIES
+    from xstilts.tasks.family import FAMILIES, get_family
 
     fam = get_family(family, where="family")
     make = getattr(fam, "attack_goal", None)
