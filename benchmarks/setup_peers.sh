@@ -14,7 +14,7 @@ PIP="$VENV/bin/pip install -q -c constraints.txt"
 $PIP --no-deps textattack==0.3.11
 $PIP nltk lru-dict more-itertools pandas scipy tqdm filelock terminaltables word2number \
   num2words pinyin jieba lemminflect language_tool_python editdistance Levenshtein langdetect \
-  OpenHowNet bert_score boto3 deprecated segtok stop-words
+  OpenHowNet bert_score boto3 deprecated segtok stop-words anytree toml rapidfuzz
 # Ray for the scale-out benchmark (also `pip install 'xstilts[ray]'`).
 $VENV/bin/python -c "import ray" 2>/dev/null || $PIP ray
 $VENV/bin/python benchmarks/ta_env.py --check
