@@ -108,7 +108,7 @@ def main() -> None:
                 )
                 if succ
                 else None,
-                "example": next(({"before": r.edits, "id": r.id} for r in succ), None),
+                "example": next(({"id": r.id, "edits": r.edits} for r in succ), None),
             }
             print(
                 lang,
@@ -125,8 +125,16 @@ def main() -> None:
                 file=sys.stderr,
                 flush=True,
             )
+            save(a, res, load_before, complete=False)
+    save(a, res, load_before, complete=True)
+
+
+def save(a, res: dict, load_before, *, complete: bool) -> None:
+    """Write the JSON and the markdown (after every language and attack: a cut run keeps what
+    it measured, marked incomplete)."""
     payload = {
         "settings": {k: str(v) for k, v in vars(a).items()},
+        "complete": complete,
         "victim": "bench_attack.py XNLI classifier (multilingual-e5-small, English rows)",
         "constraint": {
             "query_budget": a.budget,
@@ -151,7 +159,12 @@ def markdown(p: dict, path: Path) -> str:
         f"Written by `benchmarks/bench_codemix.py` ({path.name}). Constraint for every row: budget "
         f"{c['query_budget']} queries, at most {c['max_modification_rate']:.0%} of words edited, "
         f"cosine similarity >= {c['similarity']['threshold']} under {c['similarity']['encoder']}. "
-        f"Load average before/after: {p['load_before_1_5_15']} / {p['load_after_1_5_15']}.",
+        f"Load average before/after: {p['load_before_1_5_15']} / {p['load_after_1_5_15']}."
+        + (
+            ""
+            if p.get("complete", True)
+            else " **Incomplete run**: the languages and attacks listed."
+        ),
         "",
         "| lang | attack | n | clean acc. | acc. under attack | success rate | queries/example "
         "| perturbed words |",
