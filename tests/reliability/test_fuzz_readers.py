@@ -165,6 +165,16 @@ def _seeds(data: Path) -> dict[str, Seed]:
         _reader("squad"),
         json_mode={"xquad.de.json": "doc"},
     )
+    add(
+        "exclude",
+        {
+            "dev.json": dumps(_squad_slice(data / "xquad" / "xquad.de.json")).encode(),
+            "drop.json": dumps(_squad_slice(data / "xquad" / "xquad.de.json", 1, 1)).encode(),
+        },
+        "dev.json",
+        _reader("exclude", {"format": "squad", "exclude": ["drop.json"]}),
+        json_mode={"dev.json": "doc", "drop.json": "doc"},
+    )
     mlqa = "dev-context-de-question-en.json"
     add(
         "mlqa",
@@ -400,6 +410,7 @@ READER_TARGETS = [
     "concat",
     "conllu",
     "cosmosqa",
+    "exclude",
     "hellaswag",
     "jsonl",
     "mc_jsonl",
